@@ -1,0 +1,65 @@
+package jetstream_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
+	"github.com/distsys-go/orders/platform/messaging/messagingtest"
+	"github.com/distsys-go/orders/platform/natstest"
+)
+
+func newJetStream(t *testing.T, srv *natstest.Server) natsjs.JetStream {
+	t.Helper()
+	js, err := natsjs.New(srv.Connect(t))
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return js
+}
+
+var testStream = jetstream.StreamConfig{
+	Name: "CONFORMANCE", Subjects: []string{"conformance.>"}, Replicas: 1,
+	MaxAge: time.Hour, DuplicateWindow: time.Minute,
+}
+
+func TestConformance(t *testing.T) {
+	messagingtest.Run(t, func(t *testing.T) messagingtest.Setup {
+		srv := natstest.Run(t)
+		js := newJetStream(t, srv)
+		if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
+			t.Fatal(err)
+		}
+		return messagingtest.Setup{
+			Publisher: jetstream.NewPublisher(js),
+			NewSubscriber: func(t *testing.T) messaging.Subscriber {
+				return jetstream.NewSubscriber(newJetStream(t, srv), testStream.Name, "workers",
+					jetstream.ConsumerConfig{AckWait: 500 * time.Millisecond, MaxAckPending: 100, PullMaxMessages: 4})
+			},
+			Features: messagingtest.Features{Redelivery: true, PublishDedup: true, Retains: true},
+		}
+	})
+}
+
+func TestEnsureStreamIsIdempotent(t *testing.T) {
+	srv := natstest.Run(t)
+	js := newJetStream(t, srv)
+	for range 2 {
+		if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
+			t.Fatalf("ensure stream: %v", err)
+		}
+	}
+	changed := testStream
+	changed.MaxAge = 2 * time.Hour
+	s, err := jetstream.EnsureStream(context.Background(), js, changed)
+	if err != nil {
+		t.Fatalf("update stream: %v", err)
+	}
+	if got := s.CachedInfo().Config.MaxAge; got != 2*time.Hour {
+		t.Errorf("max age %v after update, want 2h", got)
+	}
+}

@@ -1,0 +1,21 @@
+package memory_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/memory"
+	"github.com/distsys-go/orders/platform/messaging/messagingtest"
+)
+
+func TestConformance(t *testing.T) {
+	messagingtest.Run(t, func(t *testing.T) messagingtest.Setup {
+		b := memory.NewBroker(memory.WithAckWait(300 * time.Millisecond))
+		return messagingtest.Setup{
+			Publisher:     b,
+			NewSubscriber: func(*testing.T) messaging.Subscriber { return b.Subscriber("workers", 1) },
+			Features:      messagingtest.Features{Redelivery: true, PublishDedup: true, Retains: true},
+		}
+	})
+}

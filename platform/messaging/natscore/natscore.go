@@ -1,0 +1,139 @@
+// Package natscore is the at-most-once transport over core NATS: publishes
+// are fire-and-forget and subscribers share the work in a queue group.
+// Nothing is stored, so a message published while no subscriber listens,
+// or dropped by a slow subscriber, is gone; acknowledgements are no-ops.
+package natscore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/distsys-go/orders/platform/messaging"
+)
+
+// DefaultQueueGroup is the queue group of the book's fulfilment workers.
+const DefaultQueueGroup = "fulfilment-workers"
+
+var (
+	_ messaging.Publisher    = (*Publisher)(nil)
+	_ messaging.Subscriber   = (*Subscriber)(nil)
+	_ messaging.Subscription = (*subscription)(nil)
+	_ messaging.Settler      = settler{}
+)
+
+// Publisher publishes on core NATS.
+type Publisher struct{ nc *nats.Conn }
+
+// NewPublisher returns a publisher on nc.
+func NewPublisher(nc *nats.Conn) *Publisher { return &Publisher{nc: nc} }
+
+// Publish writes msg to the connection. A nil error does not mean any
+// subscriber received it.
+func (p *Publisher) Publish(_ context.Context, msg *messaging.Message) error {
+	if err := p.nc.PublishMsg(ToNATS(msg)); err != nil {
+		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+	}
+	return nil
+}
+
+// ToNATS converts msg to a NATS message, its ID in the Nats-Msg-Id header.
+func ToNATS(msg *messaging.Message) *nats.Msg {
+	m := nats.NewMsg(msg.Subject)
+	m.Data = msg.Data
+	for k, v := range msg.Header {
+		m.Header.Set(k, v)
+	}
+	if msg.ID != "" {
+		m.Header.Set(nats.MsgIdHdr, msg.ID)
+	}
+	return m
+}
+
+// FromNATSHeader flattens h to one value per key and returns it with the
+// message id.
+func FromNATSHeader(h nats.Header) (header map[string]string, id string) {
+	if len(h) == 0 {
+		return nil, ""
+	}
+	header = make(map[string]string, len(h))
+	for k := range h {
+		header[k] = h.Get(k)
+	}
+	return header, header[nats.MsgIdHdr]
+}
+
+// Option configures a Subscriber.
+type Option func(*Subscriber)
+
+// WithQueueGroup sets the queue group (default DefaultQueueGroup).
+func WithQueueGroup(g string) Option { return func(s *Subscriber) { s.group = g } }
+
+// WithConcurrency sets how many messages are handled at once (default 1).
+func WithConcurrency(n int) Option { return func(s *Subscriber) { s.concurrency = n } }
+
+// Subscriber is one member of a queue group.
+type Subscriber struct {
+	nc          *nats.Conn
+	group       string
+	concurrency int
+}
+
+// NewSubscriber returns a queue-group subscriber on nc.
+func NewSubscriber(nc *nats.Conn, opts ...Option) *Subscriber {
+	s := &Subscriber{nc: nc, group: DefaultQueueGroup, concurrency: 1}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Subscribe joins the queue group on subject. It returns once the server
+// has the subscription, so nothing published afterwards is missed.
+func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.Handler) (messaging.Subscription, error) {
+	workers := messaging.NewWorkers(s.concurrency)
+	sub, err := s.nc.QueueSubscribe(subject, s.group, func(m *nats.Msg) {
+		header, id := FromNATSHeader(m.Header)
+		msg := messaging.NewDelivery(m.Subject, id, header, m.Data, 1, settler{})
+		workers.Go(func() { h(ctx, msg) })
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue subscribe %s in %s: %w", subject, s.group, err)
+	}
+	if err := s.nc.Flush(); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("queue subscribe %s: flush: %w", subject, err)
+	}
+	return &subscription{sub: sub, closed: sub.StatusChanged(nats.SubscriptionClosed), workers: workers}, nil
+}
+
+type subscription struct {
+	sub     *nats.Subscription
+	closed  <-chan nats.SubStatus
+	workers *messaging.Workers
+}
+
+// Drain unsubscribes, lets the client hand over what it already buffered
+// and waits for the handlers.
+func (s *subscription) Drain(ctx context.Context) error {
+	if err := s.sub.Drain(); err != nil && s.sub.IsValid() {
+		return fmt.Errorf("drain subscription: %w", err)
+	}
+	select {
+	case <-s.closed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.workers.Wait(ctx)
+}
+
+// settler does nothing: core NATS has no acknowledgements, so a Nak'd
+// message is not redelivered.
+type settler struct{}
+
+func (settler) Ack() error              { return nil }
+func (settler) Nak(time.Duration) error { return nil }
+func (settler) Term(string) error       { return nil }
+func (settler) InProgress() error       { return nil }

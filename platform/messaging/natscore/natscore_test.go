@@ -1,0 +1,22 @@
+package natscore_test
+
+import (
+	"testing"
+
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/messagingtest"
+	"github.com/distsys-go/orders/platform/messaging/natscore"
+	"github.com/distsys-go/orders/platform/natstest"
+)
+
+func TestConformance(t *testing.T) {
+	messagingtest.Run(t, func(t *testing.T) messagingtest.Setup {
+		srv := natstest.Run(t)
+		return messagingtest.Setup{
+			Publisher: natscore.NewPublisher(srv.Connect(t)),
+			NewSubscriber: func(t *testing.T) messaging.Subscriber {
+				return natscore.NewSubscriber(srv.Connect(t))
+			},
+		}
+	})
+}

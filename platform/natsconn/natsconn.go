@@ -1,0 +1,111 @@
+// Package natsconn opens the NATS connection both services use: it retries
+// the first connect and reconnects forever, logs every state change,
+// follows servers into lame-duck mode, and counts reconnects and
+// slow-consumer errors.
+package natsconn
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is the connection's part of a service's environment.
+type Config struct {
+	URL      string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma-separated"`
+	User     string `envconfig:"NATS_USER" desc:"NATS user name, when the server requires one"`
+	Password string `envconfig:"NATS_PASSWORD" desc:"NATS password for NATS_USER"`
+	// ReconnectWait is also the pause between failed first connects.
+	ReconnectWait time.Duration `envconfig:"NATS_RECONNECT_WAIT" default:"1s" desc:"pause between reconnect attempts"`
+}
+
+// Option adjusts the connection.
+type Option func(*options)
+
+type options struct {
+	registerer prometheus.Registerer
+	extra      []nats.Option
+}
+
+// WithMetrics registers the connection's counters with r.
+func WithMetrics(r prometheus.Registerer) Option { return func(o *options) { o.registerer = r } }
+
+// WithNATSOptions passes further options to nats.Connect.
+func WithNATSOptions(opts ...nats.Option) Option {
+	return func(o *options) { o.extra = append(o.extra, opts...) }
+}
+
+// Connect returns a connection named name. It does not wait for the server:
+// until the first connect succeeds the connection reports RECONNECTING, so
+// a pod can start before NATS does and is simply not ready yet.
+func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.Conn, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	reconnects := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "orders_nats_reconnects_total", Help: "Reconnections to the NATS server.",
+	})
+	slow := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "orders_nats_slow_consumer_total", Help: "Slow-consumer errors: messages the NATS client dropped because a subscription's buffer was full.",
+	})
+	if o.registerer != nil {
+		if err := registerAll(o.registerer, reconnects, slow); err != nil {
+			return nil, fmt.Errorf("register nats metrics: %w", err)
+		}
+	}
+	natsOpts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(cfg.ReconnectWait),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			log.Info("nats connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("nats disconnected", "error", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			reconnects.Inc()
+			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
+		}),
+		nats.LameDuckModeHandler(func(nc *nats.Conn) {
+			log.Warn("nats server entering lame-duck mode; will reconnect elsewhere", "server", nc.ConnectedServerName())
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { log.Info("nats connection closed") }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				slow.Inc()
+				log.Error("nats slow consumer: client dropped messages", "subject", subject, "error", err)
+				return
+			}
+			log.Error("nats async error", "subject", subject, "error", err)
+		}),
+	}
+	if cfg.User != "" {
+		natsOpts = append(natsOpts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	natsOpts = append(natsOpts, o.extra...)
+	nc, err := nats.Connect(cfg.URL, natsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", cfg.URL, err)
+	}
+	return nc, nil
+}
+
+func registerAll(r prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+// Package natstest runs a real nats-server in-process for tests: random
+// port, JetStream on, its store in the test's temporary folder.
+package natstest
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Server is a running in-process nats-server.
+type Server struct {
+	*server.Server
+	opts *server.Options
+}
+
+// Run starts a server with JetStream and stops it when t ends.
+func Run(t testing.TB) *Server {
+	t.Helper()
+	opts := &server.Options{
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		NoLog:     true,
+		NoSigs:    true,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+	}
+	s := &Server{opts: opts}
+	s.start(t)
+	// Later starts reuse the port, as a restarted pod keeps its address.
+	opts.Port = s.Addr().(*net.TCPAddr).Port
+	return s
+}
+
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	srv, err := server.NewServer(s.opts)
+	if err != nil {
+		t.Fatalf("new nats server: %v", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready for connections")
+	}
+	s.Server = srv
+	t.Cleanup(srv.Shutdown)
+}
+
+// Restart stops the server and starts it again on the same port and store,
+// so clients reconnect and JetStream state survives.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Shutdown()
+	s.WaitForShutdown()
+	s.start(t)
+}
+
+// Connect returns a client connection closed when t ends.
+func (s *Server) Connect(t testing.TB, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL(), opts...)
+	if err != nil {
+		t.Fatalf("connect nats: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
