@@ -16,37 +16,53 @@ import (
 // were printed.
 var ErrHelp = errors.New("help requested")
 
-// Load fills spec from the environment. With -h or --help in args it prints
-// every variable spec reads, with its default and description, to out and
-// returns ErrHelp. Any other argument is an error: settings come only from
-// the environment. The error of a bad value names the variable.
-func Load(args []string, spec any, out io.Writer) error {
+// Load fills each spec from the environment. A service's settings are
+// several specs (its own, the NATS connection's, the HTTP listener's, …)
+// so that each platform package owns the variables it reads.
+//
+// With -h or --help in args it prints every variable, with its type,
+// default and description, to out and returns ErrHelp. Any other argument
+// is an error: settings come only from the environment. The error of a bad
+// value names the variable.
+func Load(args []string, out io.Writer, specs ...any) error {
 	fs := flag.NewFlagSet("service", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return printUsage(spec, out)
+			if err := PrintUsage(out, specs...); err != nil {
+				return err
+			}
+			return ErrHelp
 		}
 		return fmt.Errorf("settings come from environment variables only (see -h): %w", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: settings come from environment variables only (see -h)", fs.Arg(0))
 	}
-	if err := envconfig.Process("", spec); err != nil {
-		return fmt.Errorf("config: %w", err)
+	for _, spec := range specs {
+		if err := envconfig.Process("", spec); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
 	}
 	return nil
 }
 
-// printUsage writes envconfig's table of variables, aligned.
-func printUsage(spec any, out io.Writer) error {
-	fmt.Fprintln(out, "Configured by environment variables only.")
-	tw := tabwriter.NewWriter(out, 1, 0, 4, ' ', 0)
-	if err := envconfig.Usagef("", spec, tw, envconfig.DefaultTableFormat); err != nil {
-		return fmt.Errorf("print usage: %w", err)
+// PrintUsage writes one aligned table of every variable the specs read.
+func PrintUsage(out io.Writer, specs ...any) error {
+	fmt.Fprintln(out, "Configured by environment variables only:")
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 1, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tTYPE\tDEFAULT\tDESCRIPTION")
+	for _, spec := range specs {
+		if err := envconfig.Usagef("", spec, tw, rowFormat); err != nil {
+			return fmt.Errorf("print usage: %w", err)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("print usage: %w", err)
 	}
-	return ErrHelp
+	return nil
 }
+
+const rowFormat = `{{range .}}{{usage_key .}}	{{usage_type .}}	{{usage_default .}}	{{usage_description .}}
+{{end}}`

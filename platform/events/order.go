@@ -11,8 +11,15 @@ import (
 	"github.com/nats-io/nuid"
 )
 
-// ErrInvalid wraps every validation failure.
-var ErrInvalid = errors.New("invalid order event")
+// Errors returned by DecodeOrder, told apart so dead letters say why.
+var (
+	// ErrMalformed: the payload is not an OrderEvent in JSON (bad syntax,
+	// a field of the wrong type).
+	ErrMalformed = errors.New("malformed order event")
+	// ErrInvalid: the event decoded but breaks a rule (a missing field, a
+	// quantity out of range).
+	ErrInvalid = errors.New("invalid order event")
+)
 
 // MaxQuantity bounds a single order line.
 const MaxQuantity = 1000
@@ -55,7 +62,7 @@ func (e OrderEvent) Validate() error {
 func DecodeOrder(data []byte) (OrderEvent, error) {
 	var e OrderEvent
 	if err := json.Unmarshal(data, &e); err != nil {
-		return OrderEvent{}, fmt.Errorf("%w: decode: %w", ErrInvalid, err)
+		return OrderEvent{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return e, e.Validate()
 }

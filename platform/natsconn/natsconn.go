@@ -66,8 +66,11 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			log.Info("nats connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
 		}),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("nats disconnected", "error", err)
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() || err == nil {
+				return // our own Close or Drain; ClosedHandler logs it
+			}
+			log.Warn("nats disconnected; reconnecting", "error", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			reconnects.Inc()

@@ -1,12 +1,19 @@
 package ops
 
-import "sync/atomic"
+import (
+	"errors"
+	"sync/atomic"
+)
 
-// Readiness answers /readyz: ready while every check passes and shutdown
-// has not begun. Shutdown needs its own state because a draining NATS
-// connection still reports itself connected.
+// ErrStarting is the readiness error until the service marks itself started.
+var ErrStarting = errors.New("starting")
+
+// Readiness answers /readyz: ready once the service has started, while
+// every check passes, and until shutdown begins. Shutdown needs its own
+// state because a draining NATS connection still reports itself connected.
 type Readiness struct {
 	checks       []func() error
+	started      atomic.Bool
 	shuttingDown atomic.Bool
 }
 
@@ -15,13 +22,19 @@ func NewReadiness(checks ...func() error) *Readiness {
 	return &Readiness{checks: checks}
 }
 
+// Started marks the end of start-up (stream ensured, subscribed, …).
+func (r *Readiness) Started() { r.started.Store(true) }
+
 // ShutDown turns the service unready for good.
 func (r *Readiness) ShutDown() { r.shuttingDown.Store(true) }
 
 // Check returns nil when ready, else why not.
 func (r *Readiness) Check() error {
-	if r.shuttingDown.Load() {
+	switch {
+	case r.shuttingDown.Load():
 		return ErrShuttingDown
+	case !r.started.Load():
+		return ErrStarting
 	}
 	for _, c := range r.checks {
 		if err := c(); err != nil {

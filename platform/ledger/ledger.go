@@ -1,0 +1,70 @@
+// Package ledger records fulfilled orders. Recording an order is the
+// consumer's unit of work AND its de-duplication mark in one atomic step:
+// the record is created only if no record for that order id exists, so a
+// redelivered or republished order is recognised whichever replica gets
+// it, and a crash can neither lose the work (the mark is the work) nor
+// double it (a second create fails).
+package ledger
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrAlreadyRecorded is returned for an order that was recorded before.
+var ErrAlreadyRecorded = errors.New("order already recorded")
+
+// Record is what the ledger keeps per fulfilled order.
+type Record struct {
+	OrderID     string    `json:"order_id"`
+	ProductID   string    `json:"product_id"`
+	Quantity    int       `json:"quantity"`
+	ProcessedBy string    `json:"processed_by"`
+	ProcessedAt time.Time `json:"processed_at"`
+}
+
+// Ledger records each order once.
+type Ledger interface {
+	// Record stores r unless its order is already recorded, in which case
+	// it returns ErrAlreadyRecorded. Any other error is transient: the
+	// order was not recorded and may be tried again.
+	Record(ctx context.Context, r Record) error
+}
+
+var (
+	_ Ledger = (*Memory)(nil)
+	_ Ledger = (*KV)(nil)
+)
+
+// Memory is an in-process Ledger for unit tests.
+type Memory struct {
+	mu      sync.Mutex
+	records map[string]Record
+}
+
+// NewMemory returns an empty in-process ledger.
+func NewMemory() *Memory { return &Memory{records: map[string]Record{}} }
+
+// Record implements Ledger.
+func (m *Memory) Record(_ context.Context, r Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.records[r.OrderID]; ok {
+		return ErrAlreadyRecorded
+	}
+	m.records[r.OrderID] = r
+	return nil
+}
+
+// Records returns a copy of everything recorded, by order id.
+func (m *Memory) Records() map[string]Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]Record, len(m.records))
+	for k, v := range m.records {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,132 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/distsys-go/orders/platform/config"
+	"github.com/distsys-go/orders/platform/logging"
+	"github.com/distsys-go/orders/platform/natsconn"
+	"github.com/distsys-go/orders/platform/ops"
+)
+
+// Runtime is a started service's shared dependencies.
+type Runtime struct {
+	Settings  Settings
+	Log       *slog.Logger
+	Metrics   *prometheus.Registry
+	Conn      *nats.Conn
+	JetStream natsjs.JetStream
+	Ready     *ops.Readiness
+
+	ops *ops.Server
+}
+
+// Start reads the settings (Settings, NATS, HTTP, logging, then the
+// service's own specs), connects to NATS and serves /healthz, /readyz and
+// /metrics. /readyz answers 503 until the service calls Ready.Started.
+// It returns config.ErrHelp after printing the variables for -h.
+func Start(name string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
+	var (
+		settings Settings
+		natsCfg  natsconn.Config
+		httpCfg  ops.Config
+		logCfg   logging.Config
+	)
+	all := append([]any{&settings, &natsCfg, &httpCfg, &logCfg}, specs...)
+	if err := config.Load(args, stdout, all...); err != nil {
+		return nil, err
+	}
+	if err := settings.validate(); err != nil {
+		return nil, err
+	}
+	instance, err := logging.Instance(settings.Instance, os.Hostname)
+	if err != nil {
+		return nil, err
+	}
+	settings.Instance = instance
+	log := logging.New(stdout, logCfg, name, instance)
+	reg := ops.NewRegistry()
+
+	nc, err := natsconn.Connect(natsCfg, name+"/"+instance, log, natsconn.WithMetrics(reg))
+	if err != nil {
+		return nil, err
+	}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	ready := ops.NewReadiness(func() error {
+		if s := nc.Status(); s != nats.CONNECTED {
+			return fmt.Errorf("nats %s", s)
+		}
+		return nil
+	})
+	srv, err := ops.Listen(httpCfg, ready, reg, log)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	go srv.Serve()
+	log.Info("starting", "delivery_mode", settings.DeliveryMode, "nats_url", natsCfg.URL, "subject", settings.Subject)
+	return &Runtime{Settings: settings, Log: log, Metrics: reg, Conn: nc, JetStream: js, Ready: ready, ops: srv}, nil
+}
+
+// GraceContext returns the context shutdown runs under: SHUTDOWN_GRACE
+// from now, independent of the (already cancelled) run context.
+func (r *Runtime) GraceContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), r.Settings.ShutdownGrace)
+}
+
+// Close drains the NATS connection (flushing acks and publishes still in
+// the client) and stops the HTTP listener. Call it after the service
+// stopped its own work.
+func (r *Runtime) Close(ctx context.Context) error {
+	closed := make(chan struct{})
+	r.Conn.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	var errs []error
+	if err := r.Conn.Drain(); err != nil {
+		errs = append(errs, fmt.Errorf("drain nats: %w", err))
+		r.Conn.Close()
+	}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		r.Conn.Close()
+		errs = append(errs, fmt.Errorf("drain nats: %w", ctx.Err()))
+	}
+	if err := r.ops.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	r.Log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// Stop closes the runtime within SHUTDOWN_GRACE; for paths that have no
+// work of their own to finish first.
+func (r *Runtime) Stop() error {
+	ctx, cancel := r.GraceContext()
+	defer cancel()
+	return r.Close(ctx)
+}
+
+// ExitCode prints err (if any) to stderr and returns the process exit
+// code: 0 for success and for -h, 1 otherwise.
+func ExitCode(name string, err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, config.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+}

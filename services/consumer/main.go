@@ -1,0 +1,23 @@
+// Command consumer is the fulfilment worker: it takes order events from
+// NATS as one of many replicas sharing the work, records each order once,
+// and dead-letters what it cannot read. Configure it with environment
+// variables; -h lists them.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/distsys-go/orders/platform/service"
+)
+
+const name = "consumer"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	os.Exit(service.ExitCode(name, err, os.Stderr))
+}

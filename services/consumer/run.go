@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/distsys-go/orders/platform/ledger"
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
+	"github.com/distsys-go/orders/platform/messaging/natscore"
+	"github.com/distsys-go/orders/platform/service"
+)
+
+// run wires settings → NATS → ledger → subscription, then waits for ctx
+// and shuts down: unready first, then drain the subscription (finishing
+// and acknowledging what this replica holds), then the connection.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	var (
+		own       settings
+		streamCfg jetstream.StreamConfig
+		consCfg   jetstream.ConsumerConfig
+		ledgerCfg ledger.Config
+	)
+	rt, err := service.Start(name, args, stdout, &own, &streamCfg, &consCfg, &ledgerCfg)
+	if err != nil {
+		return err
+	}
+	log := rt.Log
+
+	var led *ledger.KV
+	if err := service.Retry(ctx, log, "ensure ledger bucket", func(ctx context.Context) (err error) {
+		led, err = ledger.EnsureKV(ctx, rt.JetStream, ledgerCfg)
+		return err
+	}); err != nil {
+		return errors.Join(err, rt.Stop())
+	}
+
+	var (
+		sub         messaging.Subscriber
+		deadLetters messaging.Publisher
+	)
+	switch rt.Settings.DeliveryMode {
+	case service.ModeJetStream:
+		if err := service.Retry(ctx, log, "ensure stream", func(ctx context.Context) error {
+			_, err := jetstream.EnsureStream(ctx, rt.JetStream, streamCfg)
+			return err
+		}); err != nil {
+			return errors.Join(err, rt.Stop())
+		}
+		sub = jetstream.NewSubscriber(rt.JetStream, streamCfg.Name, own.QueueGroup, consCfg,
+			jetstream.WithConcurrency(own.Concurrency), jetstream.WithLogger(log))
+		deadLetters = jetstream.NewPublisher(rt.JetStream)
+	case service.ModeCore:
+		sub = natscore.NewSubscriber(rt.Conn, natscore.WithQueueGroup(own.QueueGroup), natscore.WithConcurrency(own.Concurrency))
+		deadLetters = natscore.NewPublisher(rt.Conn)
+	}
+
+	f := &fulfiller{
+		ledger:        led,
+		deadLetters:   deadLetters,
+		deadLetterSub: own.DeadLetterSubject,
+		maxPayload:    own.MaxPayloadBytes,
+		workTime:      own.WorkTime,
+		instance:      rt.Settings.Instance,
+		metrics:       newMetrics(rt.Metrics),
+		log:           log,
+		now:           time.Now,
+	}
+	// Handlers outlive ctx: a SIGTERM must let the order in hand finish.
+	handlerCtx := context.WithoutCancel(ctx)
+	var subscription messaging.Subscription
+	if err := service.Retry(ctx, log, "subscribe", func(context.Context) (err error) {
+		subscription, err = sub.Subscribe(handlerCtx, rt.Settings.Subject, f.Handle)
+		return err
+	}); err != nil {
+		return errors.Join(err, rt.Stop())
+	}
+	rt.Ready.Started()
+	log.Info("consuming", "subject", rt.Settings.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)
+
+	<-ctx.Done()
+	rt.Ready.ShutDown()
+	log.Info("shutting down: draining subscription", "grace", rt.Settings.ShutdownGrace.String())
+	graceCtx, cancel := rt.GraceContext()
+	defer cancel()
+	var errs []error
+	if err := subscription.Drain(graceCtx); err != nil {
+		errs = append(errs, fmt.Errorf("drain subscription: %w", err))
+	}
+	if err := rt.Close(graceCtx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
+	"github.com/distsys-go/orders/platform/messaging/natscore"
+	"github.com/distsys-go/orders/platform/service"
+)
+
+// run wires settings → NATS → publisher and publishes until ctx ends or
+// PUBLISH_COUNT orders went out; then it turns unready and drains the
+// connection.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	var (
+		own       settings
+		streamCfg jetstream.StreamConfig
+	)
+	rt, err := service.Start(name, args, stdout, &own, &streamCfg)
+	if err != nil {
+		return err
+	}
+	if err := validate(own); err != nil {
+		return errors.Join(err, rt.Stop())
+	}
+	var pub messaging.Publisher
+	switch rt.Settings.DeliveryMode {
+	case service.ModeJetStream:
+		if err := service.Retry(ctx, rt.Log, "ensure stream", func(ctx context.Context) error {
+			_, err := jetstream.EnsureStream(ctx, rt.JetStream, streamCfg)
+			return err
+		}); err != nil {
+			return errors.Join(err, rt.Stop())
+		}
+		pub = jetstream.NewPublisher(rt.JetStream)
+	case service.ModeCore:
+		pub = natscore.NewPublisher(rt.Conn)
+	}
+	rt.Ready.Started()
+	p := &producer{
+		pub:      pub,
+		subject:  rt.Settings.Subject,
+		pace:     pace(own),
+		count:    own.Count,
+		timeout:  own.PublishTimeout,
+		products: own.ProductIDs,
+		metrics:  newMetrics(rt.Metrics),
+		log:      rt.Log,
+		now:      time.Now,
+	}
+	rt.Log.Info("publishing", "subject", p.subject, "rate_per_s", float64(p.pace.Limit()), "count", p.count)
+	ids, err := p.run(ctx)
+	if err == nil && own.VerifyTimeout > 0 && ctx.Err() == nil {
+		err = verify(ctx, rt.JetStream, own.DedupBucket, ids, own.VerifyTimeout, rt.Log)
+	}
+	rt.Ready.ShutDown()
+	rt.Log.Info("shutting down", "published", p.published)
+	return errors.Join(err, rt.Stop())
+}
+
+func validate(s settings) error {
+	switch {
+	case s.Rate < 0:
+		return fmt.Errorf("config: PUBLISH_RATE=%v: must not be negative", s.Rate)
+	case s.Interval < 0:
+		return fmt.Errorf("config: PUBLISH_INTERVAL=%s: must not be negative", s.Interval)
+	case s.Count < 0:
+		return fmt.Errorf("config: PUBLISH_COUNT=%d: must not be negative", s.Count)
+	case len(s.ProductIDs) == 0:
+		return errors.New("config: PRODUCT_IDS: at least one product is needed")
+	case s.VerifyTimeout > 0 && s.Count == 0:
+		return errors.New("config: VERIFY_TIMEOUT needs PUBLISH_COUNT > 0")
+	}
+	return nil
+}
