@@ -34,7 +34,7 @@ type Runtime struct {
 // service's own specs), connects to NATS and serves /healthz, /readyz and
 // /metrics. /readyz answers 503 until the service calls Ready.Started.
 // It returns config.ErrHelp after printing the variables for -h.
-func Start(name string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
+func Start(name, version string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
 	var (
 		settings Settings
 		natsCfg  natsconn.Config
@@ -77,7 +77,7 @@ func Start(name string, args []string, stdout io.Writer, specs ...any) (*Runtime
 		return nil, err
 	}
 	go srv.Serve()
-	log.Info("starting", "delivery_mode", settings.DeliveryMode, "nats_url", natsCfg.URL, "subject", settings.Subject)
+	log.Info("starting", "version", version, "delivery_mode", settings.DeliveryMode, "nats_url", natsCfg.URL, "subject", settings.Subject)
 	return &Runtime{Settings: settings, Log: log, Metrics: reg, Conn: nc, JetStream: js, Ready: ready, ops: srv}, nil
 }
 

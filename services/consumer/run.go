@@ -17,14 +17,14 @@ import (
 // run wires settings → NATS → ledger → subscription, then waits for ctx
 // and shuts down: unready first, then drain the subscription (finishing
 // and acknowledging what this replica holds), then the connection.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, stdout io.Writer, version string) error {
 	var (
 		own       settings
 		streamCfg jetstream.StreamConfig
 		consCfg   jetstream.ConsumerConfig
 		ledgerCfg ledger.Config
 	)
-	rt, err := service.Start(name, args, stdout, &own, &streamCfg, &consCfg, &ledgerCfg)
+	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg, &consCfg, &ledgerCfg)
 	if err != nil {
 		return err
 	}

@@ -16,12 +16,12 @@ import (
 // run wires settings → NATS → publisher and publishes until ctx ends or
 // PUBLISH_COUNT orders went out; then it turns unready and drains the
 // connection.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, stdout io.Writer, version string) error {
 	var (
 		own       settings
 		streamCfg jetstream.StreamConfig
 	)
-	rt, err := service.Start(name, args, stdout, &own, &streamCfg)
+	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg)
 	if err != nil {
 		return err
 	}
