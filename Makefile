@@ -1,6 +1,7 @@
 # orders: two Go services over NATS. `make run` runs them locally,
 # `make test` runs every test. Tools are installed into ./bin, pinned here.
 SHELL := /bin/bash
+.SECONDEXPANSION:
 .DEFAULT_GOAL := help
 
 BIN        := $(CURDIR)/bin
@@ -11,6 +12,11 @@ export PATH  := $(BIN):$(PATH)
 # nats-server is built from the version go.mod pins, the same server the
 # in-process tests run.
 NATS_SERVER := $(BIN)/nats-server
+
+# Tools every test needs; the included mk/*.mk files add theirs.
+TOOLS := $(NATS_SERVER)
+# Extra test steps (after go test) that the included files add.
+TEST_EXTRA :=
 
 .PHONY: help
 help: ## list the targets
@@ -24,8 +30,10 @@ build: ## build both services into ./bin
 $(NATS_SERVER): go.mod go.sum
 	$(GO) build -o $@ github.com/nats-io/nats-server/v2
 
+-include mk/*.mk
+
 .PHONY: tools
-tools: $(NATS_SERVER) ## install the pinned tools into ./bin
+tools: $$(TOOLS) ## install the pinned tools into ./bin
 
 .PHONY: run
 run: build tools ## run NATS (JetStream), one producer and two consumers locally; Ctrl-C stops all
@@ -38,8 +46,9 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: test
-test: lint tools ## run every test (race detector on)
-	$(GO) test -race -count=1 -timeout 10m ./...
+test: lint tools build ## run every test (race detector on)
+	$(GO) test -race -count=1 -timeout 12m ./...
+	@for step in $(TEST_EXTRA); do $(MAKE) --no-print-directory $$step || exit 1; done
 
 .PHONY: bench
 bench: tools ## benchmarks of the publish and consume paths, and each binary's RSS

@@ -1,0 +1,73 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distsys-go/orders/platform/config"
+)
+
+type spec struct {
+	URL     string        `envconfig:"TEST_URL" default:"nats://x" desc:"the url"`
+	Timeout time.Duration `envconfig:"TEST_TIMEOUT" default:"2s" desc:"the timeout"`
+}
+
+type other struct {
+	Count int `envconfig:"TEST_COUNT" default:"3" desc:"the count"`
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		wantErr   string // substring; "" for success
+		wantHelp  bool
+		wantCount int
+	}{
+		{name: "defaults", wantCount: 3},
+		{name: "from env", env: map[string]string{"TEST_COUNT": "7"}, wantCount: 7},
+		{name: "bad value names the variable", env: map[string]string{"TEST_TIMEOUT": "soon"}, wantErr: "TEST_TIMEOUT"},
+		{name: "bad int names the variable", env: map[string]string{"TEST_COUNT": "many"}, wantErr: "TEST_COUNT"},
+		{name: "help", args: []string{"-h"}, wantHelp: true},
+		{name: "long help", args: []string{"--help"}, wantHelp: true},
+		{name: "unknown flag", args: []string{"-port=1"}, wantErr: "environment variables only"},
+		{name: "positional argument", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var s spec
+			var o other
+			var out bytes.Buffer
+			err := config.Load(tc.args, &out, &s, &o)
+			switch {
+			case tc.wantHelp:
+				if !errors.Is(err, config.ErrHelp) {
+					t.Fatalf("err %v, want ErrHelp", err)
+				}
+				for _, want := range []string{"TEST_URL", "nats://x", "the url", "TEST_TIMEOUT", "2s", "TEST_COUNT", "the count"} {
+					if !strings.Contains(out.String(), want) {
+						t.Errorf("usage lacks %q:\n%s", want, out.String())
+					}
+				}
+			case tc.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want one containing %q", err, tc.wantErr)
+				}
+			default:
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if o.Count != tc.wantCount || s.URL != "nats://x" || s.Timeout != 2*time.Second {
+					t.Errorf("loaded %+v %+v", s, o)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/distsys-go/orders/platform/ledger"
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/memory"
+)
+
+const (
+	testSubject = "orders.created"
+	testDLQ     = "orders.deadletter"
+)
+
+func validOrder(id string) []byte {
+	return []byte(`{"id":"` + id + `","product_id":"sku-1","quantity":2,"created_at":"2026-11-25T08:00:00Z"}`)
+}
+
+// flakyLedger fails its first failures calls, then records.
+type flakyLedger struct {
+	ledger.Ledger
+	failures atomic.Int32
+}
+
+func (f *flakyLedger) Record(ctx context.Context, r ledger.Record) error {
+	if f.failures.Add(-1) >= 0 {
+		return errors.New("bucket unavailable")
+	}
+	return f.Ledger.Record(ctx, r)
+}
+
+type fixture struct {
+	broker  *memory.Broker
+	ledger  *ledger.Memory
+	metrics *metrics
+	dlq     chan *messaging.Message
+}
+
+// newFixture runs replicas fulfillers on an in-memory broker sharing one
+// in-memory ledger, as replicas share the KV bucket.
+func newFixture(t *testing.T, replicas int, wrap func(ledger.Ledger) ledger.Ledger) *fixture {
+	t.Helper()
+	f := &fixture{
+		broker:  memory.NewBroker(memory.WithAckWait(time.Second)),
+		ledger:  ledger.NewMemory(),
+		metrics: newMetrics(prometheus.NewRegistry()),
+		dlq:     make(chan *messaging.Message, 16),
+	}
+	var led ledger.Ledger = f.ledger
+	if wrap != nil {
+		led = wrap(led)
+	}
+	dlqSub, err := f.broker.Subscriber("dlq-reader", 1).Subscribe(context.Background(), testDLQ, func(_ context.Context, m *messaging.Message) {
+		_ = m.Ack()
+		f.dlq <- m
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := []messaging.Subscription{dlqSub}
+	for i := range replicas {
+		ff := &fulfiller{
+			ledger: led, deadLetters: f.broker, deadLetterSub: testDLQ, maxPayload: 1024,
+			instance: "replica-" + string(rune('a'+i)), metrics: f.metrics,
+			log: slog.New(slog.DiscardHandler), now: time.Now,
+		}
+		sub, err := f.broker.Subscriber("fulfilment-workers", 2).Subscribe(context.Background(), testSubject, ff.Handle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+	}
+	t.Cleanup(func() {
+		for _, s := range subs {
+			_ = s.Drain(context.Background())
+		}
+	})
+	return f
+}
+
+func (f *fixture) publish(t *testing.T, msgID string, data []byte) {
+	t.Helper()
+	if err := f.broker.Publish(context.Background(), messaging.NewMessage(testSubject, msgID, data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls cond; the deadline only bounds a failing test.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestOrdersAreProcessedOnceAcrossReplicas(t *testing.T) {
+	f := newFixture(t, 3, nil)
+	const n = 50
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "order-" + string(rune('A'+i%26)) + string(rune('a'+i/26))
+		f.publish(t, "m1-"+ids[i], validOrder(ids[i]))
+		// The same order published again under another message id (a
+		// producer retry past the duplicate window) must not double.
+		f.publish(t, "m2-"+ids[i], validOrder(ids[i]))
+	}
+	eventually(t, "every delivery is settled", func() bool {
+		return testutil.ToFloat64(f.metrics.processed)+testutil.ToFloat64(f.metrics.duplicates) == 2*n
+	})
+	if got := testutil.ToFloat64(f.metrics.processed); got != n {
+		t.Errorf("processed %v, want %d", got, n)
+	}
+	if got := testutil.ToFloat64(f.metrics.duplicates); got != n {
+		t.Errorf("duplicates skipped %v, want %d", got, n)
+	}
+	recs := f.ledger.Records()
+	for _, id := range ids {
+		if r, ok := recs[id]; !ok || r.ProductID != "sku-1" || r.Quantity != 2 || !strings.HasPrefix(r.ProcessedBy, "replica-") {
+			t.Errorf("record of %s: %+v (present %v)", id, r, ok)
+		}
+	}
+}
+
+func TestBadMessagesAreDeadLettered(t *testing.T) {
+	tests := []struct {
+		name   string
+		data   []byte
+		reason string
+	}{
+		{"malformed JSON", []byte(`{"id": "order-1",`), reasonMalformed},
+		{"wrong types", []byte(`{"id":"order-1","product_id":7,"quantity":"two","created_at":"2026-11-25T08:00:00Z"}`), reasonMalformed},
+		{"missing fields", []byte(`{"id":"order-1"}`), reasonInvalid},
+		{"oversized", []byte(`{"id":"order-1","pad":"` + strings.Repeat("x", 2000) + `"}`), reasonOversized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 1, nil)
+			f.publish(t, "bad-1", tc.data)
+			var dl *messaging.Message
+			select {
+			case dl = <-f.dlq:
+			case <-time.After(15 * time.Second):
+				t.Fatal("no dead letter")
+			}
+			if got := dl.Header[HeaderDeadLetterReason]; got != tc.reason {
+				t.Errorf("reason header %q, want %q", got, tc.reason)
+			}
+			if dl.Header[HeaderOriginalSubject] != testSubject || dl.Header[HeaderDeadLetterError] == "" || string(dl.Data) != string(tc.data) {
+				t.Errorf("dead letter headers %v, data %d bytes", dl.Header, len(dl.Data))
+			}
+			if got := testutil.ToFloat64(f.metrics.deadLettered.WithLabelValues(tc.reason)); got != 1 {
+				t.Errorf("dead-lettered{%s} = %v, want 1", tc.reason, got)
+			}
+			// The consumer carries on with the next good order.
+			f.publish(t, "good-1", validOrder("order-good"))
+			eventually(t, "the next order is processed", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
+		})
+	}
+}
+
+func TestTransientFailureIsRedelivered(t *testing.T) {
+	var flaky *flakyLedger
+	f := newFixture(t, 1, func(l ledger.Ledger) ledger.Ledger {
+		flaky = &flakyLedger{Ledger: l}
+		flaky.failures.Store(1)
+		return flaky
+	})
+	f.publish(t, "m-1", validOrder("order-1"))
+	eventually(t, "the order is processed after a retry", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
+	if got := testutil.ToFloat64(f.metrics.failed); got != 1 {
+		t.Errorf("failed %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(f.metrics.redelivered); got != 1 {
+		t.Errorf("redelivered %v, want 1", got)
+	}
+	if _, ok := f.ledger.Records()["order-1"]; !ok {
+		t.Error("order-1 not recorded")
+	}
+}
