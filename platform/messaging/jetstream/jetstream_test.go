@@ -63,3 +63,50 @@ func TestEnsureStreamIsIdempotent(t *testing.T) {
 		t.Errorf("max age %v after update, want 2h", got)
 	}
 }
+
+// A replica that dies holding an unacknowledged message (its connection
+// gone, no Drain) must not lose it: another replica gets it once the ack
+// wait expires.
+func TestRedeliveryAfterReplicaDiesWithoutAck(t *testing.T) {
+	srv := natstest.Run(t)
+	js := newJetStream(t, srv)
+	if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
+		t.Fatal(err)
+	}
+	cfg := jetstream.ConsumerConfig{AckWait: 500 * time.Millisecond, MaxAckPending: 100, PullMaxMessages: 1}
+
+	doomedConn := srv.Connect(t)
+	doomedJS, err := natsjs.New(doomedConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan *messaging.Message, 1)
+	if _, err := jetstream.NewSubscriber(doomedJS, testStream.Name, "workers", cfg).Subscribe(context.Background(), messagingtest.Subject,
+		func(_ context.Context, m *messaging.Message) { held <- m }); err != nil {
+		t.Fatal(err)
+	}
+	pub := jetstream.NewPublisher(js)
+	if err := pub.Publish(context.Background(), messaging.NewMessage(messagingtest.Subject, "crash-1", []byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("first replica got nothing")
+	}
+	doomedConn.Close() // dies without acking
+
+	survivor := make(chan *messaging.Message, 1)
+	if _, err := jetstream.NewSubscriber(newJetStream(t, srv), testStream.Name, "workers", cfg).Subscribe(context.Background(), messagingtest.Subject,
+		func(_ context.Context, m *messaging.Message) { _ = m.Ack(); survivor <- m }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-survivor:
+		if m.ID != "crash-1" || m.Deliveries != 2 {
+			t.Fatalf("survivor got %s with %d deliveries, want crash-1 redelivered (2)", m.ID, m.Deliveries)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the unacknowledged message was never redelivered")
+	}
+}

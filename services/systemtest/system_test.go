@@ -1,0 +1,232 @@
+package systemtest
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/natstest"
+)
+
+func TestHelpAndBadSettings(t *testing.T) {
+	tests := []struct {
+		bin      string
+		args     []string
+		env      []string
+		wantCode int
+		want     []string // in stdout for 0, in stderr otherwise
+	}{
+		{"producer", []string{"-h"}, nil, 0, []string{"NATS_URL", "DELIVERY_MODE", "PUBLISH_INTERVAL", "PUBLISH_RATE", "PUBLISH_COUNT", "VERIFY_TIMEOUT", "HTTP_ADDR", "STREAM_NAME", "2s"}},
+		{"consumer", []string{"-h"}, nil, 0, []string{"NATS_URL", "QUEUE_GROUP", "fulfilment-workers", "ACK_WAIT", "DEDUP_BUCKET", "DEAD_LETTER_SUBJECT", "SHUTDOWN_GRACE"}},
+		{"producer", nil, []string{"PUBLISH_RATE=fast"}, 1, []string{"PUBLISH_RATE"}},
+		{"producer", nil, []string{"PUBLISH_COUNT=-1"}, 1, []string{"PUBLISH_COUNT"}},
+		{"consumer", nil, []string{"ACK_WAIT=soon"}, 1, []string{"ACK_WAIT"}},
+		{"consumer", nil, []string{"DELIVERY_MODE=carrier-pigeon"}, 1, []string{"DELIVERY_MODE"}},
+		{"consumer", []string{"--port=1"}, nil, 1, []string{"environment variables only"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.bin+" "+strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
+			cmd := exec.Command(bins[tc.bin], tc.args...)
+			cmd.Env = append([]string{"NATS_URL=nats://127.0.0.1:1", "HTTP_ADDR=127.0.0.1:0"}, tc.env...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			_ = cmd.Run()
+			if got := cmd.ProcessState.ExitCode(); got != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", got, tc.wantCode, stderr.String())
+			}
+			out := stdout.String()
+			if tc.wantCode != 0 {
+				out = stderr.String()
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestJetStreamOrdersFlowExactlyOnce(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
+	c2 := start(t, "consumer", env(srv.ClientURL(), "c2"))
+	prod := start(t, "producer", env(srv.ClientURL(), "p1", "PUBLISH_INTERVAL=0", "PUBLISH_COUNT=200", "VERIFY_TIMEOUT=60s"))
+	if code := prod.wait(t); code != 0 {
+		t.Fatalf("producer exit %d: %s", code, prod.errb.String())
+	}
+	published := publishedIDs(prod)
+	if len(published) != 200 {
+		t.Fatalf("producer logged %d published orders, want 200", len(published))
+	}
+	eventually(t, "every order's log line is written", func() bool { return len(processedBy(c1, c2)) == 200 })
+	requireExactlyOnce(t, readAudit(t, srv), published, c1, c2)
+	for _, c := range []*proc{c1, c2} {
+		if code := c.terminate(t); code != 0 {
+			t.Errorf("%s exit %d after SIGTERM: %s", c.name, code, c.errb.String())
+		}
+	}
+}
+
+func TestCoreQueueGroupSplitsOrders(t *testing.T) {
+	srv := natstest.Run(t)
+	core := "DELIVERY_MODE=core"
+	consumers := []*proc{
+		start(t, "consumer", env(srv.ClientURL(), "c1", core, "WORK_TIME=5ms")),
+		start(t, "consumer", env(srv.ClientURL(), "c2", core, "WORK_TIME=5ms")),
+		start(t, "consumer", env(srv.ClientURL(), "c3", core, "WORK_TIME=5ms")),
+	}
+	for _, c := range consumers {
+		c.waitReady(t) // core NATS keeps nothing for late subscribers
+	}
+	prod := start(t, "producer", env(srv.ClientURL(), "p1", core, "PUBLISH_INTERVAL=2ms", "PUBLISH_COUNT=90", "VERIFY_TIMEOUT=60s"))
+	if code := prod.wait(t); code != 0 {
+		t.Fatalf("producer exit %d: %s", code, prod.errb.String())
+	}
+	published := publishedIDs(prod)
+	eventually(t, "every order's log line is written", func() bool { return len(processedBy(consumers...)) == len(published) })
+	by := processedBy(consumers...)
+	perInstance := map[string]int{}
+	for _, id := range published {
+		if len(by[id]) != 1 {
+			t.Errorf("order %s processed by %v, want exactly one consumer", id, by[id])
+			continue
+		}
+		perInstance[by[id][0]]++
+	}
+	if len(perInstance) < 2 {
+		t.Errorf("queue group did not split the work: %v", perInstance)
+	}
+}
+
+func TestSIGTERMDuringStreamLosesNothing(t *testing.T) {
+	srv := natstest.Run(t)
+	slow := "WORK_TIME=5ms"
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", slow))
+	c2 := start(t, "consumer", env(srv.ClientURL(), "c2", slow))
+	counted := start(t, "producer", env(srv.ClientURL(), "p-count", "PUBLISH_RATE=200", "PUBLISH_COUNT=400", "VERIFY_TIMEOUT=60s"))
+	endless := start(t, "producer", env(srv.ClientURL(), "p-endless", "PUBLISH_RATE=100"))
+
+	eventually(t, "c1 is processing", func() bool { return len(c1.out.msgs("received order")) >= 20 })
+	if code := c1.terminate(t); code != 0 {
+		t.Fatalf("c1 exit %d after SIGTERM: %s", code, c1.errb.String())
+	}
+	c3 := start(t, "consumer", env(srv.ClientURL(), "c3", slow))
+	eventually(t, "the endless producer published", func() bool { return len(endless.out.msgs("published order")) >= 50 })
+	if code := endless.terminate(t); code != 0 {
+		t.Fatalf("producer exit %d after SIGTERM: %s", code, endless.errb.String())
+	}
+	if code := counted.wait(t); code != 0 {
+		t.Fatalf("counted producer exit %d: %s", code, counted.errb.String())
+	}
+	published := publishedIDs(counted, endless)
+	eventually(t, "every published order is processed", func() bool { return len(processedBy(c1, c2, c3)) >= len(published) })
+	requireExactlyOnce(t, readAudit(t, srv), published, c1, c2, c3)
+}
+
+func TestReconnectAfterServerRestart(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
+	prod := start(t, "producer", env(srv.ClientURL(), "p1", "PUBLISH_RATE=100", "PUBLISH_COUNT=300", "VERIFY_TIMEOUT=60s"))
+	eventually(t, "orders flow", func() bool { return len(c1.out.msgs("received order")) >= 50 })
+	srv.Restart(t)
+	if code := prod.wait(t); code != 0 {
+		t.Fatalf("producer exit %d: %s", code, prod.errb.String())
+	}
+	for _, p := range []*proc{c1, prod} {
+		if len(p.out.msgs("nats reconnected")) == 0 {
+			t.Errorf("%s never logged a reconnect", p.name)
+		}
+	}
+	published := publishedIDs(prod)
+	eventually(t, "every order's log line is written", func() bool { return len(processedBy(c1)) >= len(published) })
+	requireExactlyOnce(t, readAudit(t, srv), published, c1)
+}
+
+func TestBadMessagesAreDeadLettered(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_PAYLOAD_BYTES=1024"))
+	addr := c1.waitReady(t)
+	nc := srv.Connect(t)
+	bad := []struct{ data, reason string }{
+		{`{"id": "order-1",`, "malformed"},
+		{`{"id":"order-2","product_id":7,"quantity":"two","created_at":"2026-11-25T08:00:00Z"}`, "malformed"},
+		{`{"id":"order-3"}`, "invalid"},
+		{`{"id":"order-4","pad":"` + strings.Repeat("x", 2048) + `"}`, "oversized"},
+	}
+	for _, b := range bad {
+		rawPublish(t, nc, "orders.created", []byte(b.data))
+	}
+	rawPublish(t, nc, "orders.created", []byte(`{"id":"order-good","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
+	eventually(t, "the good order after the bad ones is processed", func() bool { return len(c1.out.msgs("received order")) == 1 })
+
+	js, err := natsjs.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	dlq, err := js.OrderedConsumer(ctx, "ORDERS", natsjs.OrderedConsumerConfig{FilterSubjects: []string{"orders.deadletter"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Handlers run concurrently, so dead letters may come in any order.
+	reasons := map[string]string{} // payload -> reason header
+	for range bad {
+		m, err := dlq.Next(natsjs.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			t.Fatalf("dead letter: %v", err)
+		}
+		reasons[string(m.Data())] = m.Headers().Get("Orders-Dead-Letter-Reason")
+	}
+	for _, b := range bad {
+		if got := reasons[b.data]; got != b.reason {
+			t.Errorf("dead letter of %.30q: reason %q, want %q", b.data, got, b.reason)
+		}
+	}
+	metrics := metricsText(t, addr)
+	for _, want := range []string{`orders_dead_lettered_total{reason="malformed"} 2`, `orders_dead_lettered_total{reason="invalid"} 1`, `orders_dead_lettered_total{reason="oversized"} 1`, "orders_processed_total 1"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestShutdownTurnsUnreadyAndFinishesWorkInHand(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "WORK_TIME=2s", "CONCURRENCY=1"))
+	addr := c1.waitReady(t)
+	rawPublish(t, srv.Connect(t), "orders.created", []byte(`{"id":"order-held","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
+	js, err := natsjs.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the order is in the consumer's hands", func() bool {
+		info, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
+		return err == nil && info.CachedInfo() != nil && func() bool {
+			i, err := info.Info(context.Background())
+			return err == nil && i.NumAckPending == 1
+		}()
+	})
+	if err := c1.cmd.Process.Signal(terminate); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "/readyz answers 503 while draining", func() bool { return status(addr, "/readyz") == 503 })
+	if code := c1.wait(t); code != 0 {
+		t.Fatalf("exit %d: %s", code, c1.errb.String())
+	}
+	if got := processedBy(c1)["order-held"]; len(got) != 1 {
+		t.Fatalf("order in hand processed %d times before exit, want 1", len(got))
+	}
+	info, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, err := info.Info(context.Background()); err != nil || i.NumAckPending != 0 || i.NumPending != 0 {
+		t.Errorf("after shutdown: %+v, %v; want nothing pending or unacknowledged", i, err)
+	}
+}
