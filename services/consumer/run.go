@@ -95,4 +95,3 @@ func run(ctx context.Context, args []string, stdout io.Writer, version string) e
 	}
 	return errors.Join(errs...)
 }
-
