@@ -1,0 +1,449 @@
+package chart
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// matrixCase is one set of values the chart must render into valid,
+// hardened objects; check asserts what that case is about.
+type matrixCase struct {
+	name  string
+	sets  []string
+	kinds []string // kinds that must be rendered besides the defaults' ones
+	check func(t *testing.T, objs []obj)
+}
+
+var defaultKinds = []string{"Deployment", "StatefulSet", "Service", "ConfigMap", "ServiceAccount", "PodDisruptionBudget", "Pod"}
+
+func matrix() []matrixCase {
+	return []matrixCase{
+		{name: "defaults", check: func(t *testing.T, objs []obj) {
+			sts := mustFind(t, objs, "StatefulSet", name("nats"))
+			if got := get(sts, "spec", "replicas"); got != float64(1) {
+				t.Errorf("NATS replicas = %v, want 1", got)
+			}
+			if got := get(mustFind(t, objs, "Deployment", name("consumer")), "spec", "replicas"); got != float64(2) {
+				t.Errorf("consumer replicas = %v, want 2 (set while no autoscaler runs)", got)
+			}
+			env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("consumer")))[0])
+			if env["NATS_URL"].value != "nats://orders-nats:4222" || env["STREAM_REPLICAS"].value != "1" {
+				t.Errorf("consumer NATS_URL=%q STREAM_REPLICAS=%q", env["NATS_URL"].value, env["STREAM_REPLICAS"].value)
+			}
+			for _, kind := range []string{"HorizontalPodAutoscaler", "ScaledObject", "NetworkPolicy", "Secret", "PodMonitor", "ServiceMonitor"} {
+				for _, o := range objs {
+					if o.kind() == kind {
+						t.Errorf("%s rendered by default; it is opt-in", o.key())
+					}
+				}
+			}
+		}},
+		{name: "external NATS", sets: []string{"nats.enabled=false", "nats.externalURL=nats://nats.messaging:4222"}, check: func(t *testing.T, objs []obj) {
+			for _, o := range objs {
+				if o.kind() == "StatefulSet" || o.kind() == "ConfigMap" || strings.Contains(o.name(), "nats") {
+					t.Errorf("%s rendered with nats.enabled=false", o.key())
+				}
+			}
+			for _, side := range []string{"producer", "consumer"} {
+				env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name(side)))[0])
+				if got := env["NATS_URL"].value; got != "nats://nats.messaging:4222" {
+					t.Errorf("%s NATS_URL = %q", side, got)
+				}
+			}
+		}},
+		{name: "3-node cluster", sets: []string{"nats.cluster.enabled=true"}, check: func(t *testing.T, objs []obj) {
+			sts := mustFind(t, objs, "StatefulSet", name("nats"))
+			if get(sts, "spec", "replicas") != float64(3) || str(sts, "spec", "podManagementPolicy") != "Parallel" {
+				t.Errorf("NATS cluster: replicas %v, podManagementPolicy %v", get(sts, "spec", "replicas"), get(sts, "spec", "podManagementPolicy"))
+			}
+			conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
+			for i := 0; i < 3; i++ {
+				route := fmt.Sprintf("nats://orders-nats-%d.orders-nats-headless:6222", i)
+				if !strings.Contains(conf, route) {
+					t.Errorf("nats.conf has no route %s:\n%s", route, conf)
+				}
+			}
+			cons, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("consumer")))[0])
+			prod, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("producer")))[0])
+			if cons["STREAM_REPLICAS"].value != "3" || cons["DEDUP_REPLICAS"].value != "3" || prod["STREAM_REPLICAS"].value != "3" {
+				t.Errorf("3 NATS replicas but STREAM_REPLICAS=%q/%q DEDUP_REPLICAS=%q", prod["STREAM_REPLICAS"].value, cons["STREAM_REPLICAS"].value, cons["DEDUP_REPLICAS"].value)
+			}
+		}},
+		{name: "auth", sets: []string{"nats.auth.enabled=true", "nats.auth.password=s3cret"}, kinds: []string{"Secret"}, check: func(t *testing.T, objs []obj) {
+			sec := mustFind(t, objs, "Secret", name("nats-auth"))
+			if str(sec, "stringData", "NATS_PASSWORD") != "s3cret" || str(sec, "stringData", "NATS_USER") != "orders" {
+				t.Errorf("auth Secret: %v", sec["stringData"])
+			}
+			for _, o := range []obj{mustFind(t, objs, "Deployment", name("producer")), mustFind(t, objs, "Deployment", name("consumer")),
+				mustFind(t, objs, "StatefulSet", name("nats")), mustFind(t, objs, "Pod", name("test-orders-flow"))} {
+				env, _ := containerEnv(t, containers(o)[0])
+				for _, v := range []string{"NATS_USER", "NATS_PASSWORD"} {
+					if env[v].secret != name("nats-auth") || env[v].secretKey != v {
+						t.Errorf("%s: %s = %+v, want it from Secret %s", o.key(), v, env[v], name("nats-auth"))
+					}
+				}
+			}
+			if !strings.Contains(str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf"), "password: $NATS_PASSWORD") {
+				t.Error("nats.conf has no authorization from $NATS_PASSWORD")
+			}
+		}},
+		{name: "HPA", sets: []string{"consumer.autoscaling.enabled=true"}, kinds: []string{"HorizontalPodAutoscaler"}, check: func(t *testing.T, objs []obj) {
+			hpa := mustFind(t, objs, "HorizontalPodAutoscaler", name("consumer"))
+			if str(hpa, "spec", "scaleTargetRef", "name") != name("consumer") {
+				t.Errorf("HPA targets %v", get(hpa, "spec", "scaleTargetRef"))
+			}
+			if _, has := get(mustFind(t, objs, "Deployment", name("consumer")), "spec").(map[string]any)["replicas"]; has {
+				t.Error("consumer Deployment sets replicas while the HPA owns them")
+			}
+		}},
+		{name: "KEDA", sets: []string{"consumer.keda.enabled=true", "nats.cluster.enabled=true"}, kinds: []string{"ScaledObject"}, check: func(t *testing.T, objs []obj) {
+			so := mustFind(t, objs, "ScaledObject", name("consumer"))
+			trig := get(so, "spec", "triggers", "0")
+			want := map[string]string{
+				"type":                                  "nats-jetstream",
+				"metadata/natsServerMonitoringEndpoint": "orders-nats-headless.shop.svc.cluster.local:8222",
+				"metadata/stream":                       "ORDERS",
+				"metadata/consumer":                     "fulfilment-workers",
+				"metadata/account":                      "$G",
+			}
+			for path, w := range want {
+				if got := str(trig, strings.Split(path, "/")...); got != w {
+					t.Errorf("KEDA trigger %s = %q, want %q", path, got, w)
+				}
+			}
+			if _, has := get(mustFind(t, objs, "Deployment", name("consumer")), "spec").(map[string]any)["replicas"]; has {
+				t.Error("consumer Deployment sets replicas while KEDA owns them")
+			}
+		}},
+		{name: "PodMonitor", sets: []string{"monitoring.kind=PodMonitor", "monitoring.labels.release=prom"}, kinds: []string{"PodMonitor"}, check: func(t *testing.T, objs []obj) {
+			for _, side := range []string{"producer", "consumer"} {
+				pm := mustFind(t, objs, "PodMonitor", name(side))
+				if str(pm, "spec", "podMetricsEndpoints", "0", "port") != "http" || str(pm, "metadata", "labels", "release") != "prom" {
+					t.Errorf("PodMonitor %s: %v", side, pm["spec"])
+				}
+			}
+		}},
+		{name: "ServiceMonitor", sets: []string{"monitoring.kind=ServiceMonitor"}, kinds: []string{"ServiceMonitor"}, check: func(t *testing.T, objs []obj) {
+			for _, side := range []string{"producer", "consumer"} {
+				mustFind(t, objs, "ServiceMonitor", name(side))
+				mustFind(t, objs, "Service", name(side+"-metrics"))
+			}
+		}},
+		{name: "NetworkPolicy", sets: []string{"networkPolicy.enabled=true", "networkPolicy.monitoringFrom[0].namespaceSelector.matchLabels.name=keda"}, kinds: []string{"NetworkPolicy"}, check: func(t *testing.T, objs []obj) {
+			np := mustFind(t, objs, "NetworkPolicy", name("nats"))
+			from := get(np, "spec", "ingress", "0", "from", "0", "podSelector", "matchLabels")
+			want := map[string]any{"app.kubernetes.io/instance": release, "app.kubernetes.io/name": "orders"}
+			if fmt.Sprint(from) != fmt.Sprint(want) {
+				t.Errorf("NATS clients allowed from %v, want this release's pods %v", from, want)
+			}
+			if get(np, "spec", "ingress", "1", "ports", "0", "port") != "monitor" {
+				t.Errorf("extra monitoring peers not limited to the monitor port: %v", get(np, "spec", "ingress", "1"))
+			}
+		}},
+		{name: "core delivery", sets: []string{"common.deliveryMode=core"}, check: func(t *testing.T, objs []obj) {
+			env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("consumer")))[0])
+			if env["DELIVERY_MODE"].value != "core" {
+				t.Errorf("DELIVERY_MODE = %q", env["DELIVERY_MODE"].value)
+			}
+		}},
+	}
+}
+
+func TestHelmLint(t *testing.T) {
+	for _, c := range matrix() {
+		args := []string{"lint", "--strict", chartDir(t)}
+		args = append(args, setFlags(c.sets)...)
+		out, err := exec.Command(tool(t, "helm", "tools"), args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "0 chart(s) failed") {
+			t.Errorf("%s: helm %s: %v\n%s", c.name, strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestRenderMatrix renders every case, validates every object strictly
+// against the Kubernetes (and CRD) JSON schemas with kubeconform, checks
+// the hardening every pod must have, and the case's own assertions.
+func TestRenderMatrix(t *testing.T) {
+	for _, c := range matrix() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			rendered := mustRender(t, c.sets...)
+			objs := objects(t, rendered)
+			kubeconform(t, rendered, len(objs))
+			kinds := map[string]bool{}
+			for _, o := range objs {
+				kinds[o.kind()] = true
+			}
+			want := c.kinds
+			if c.name != "external NATS" {
+				want = append(want, defaultKinds...)
+			}
+			for _, k := range want {
+				if !kinds[k] {
+					t.Errorf("no %s rendered", k)
+				}
+			}
+			for _, o := range objs {
+				if podSpec(o) != nil {
+					checkPod(t, o)
+				}
+			}
+			checkNATS(t, objs)
+			checkConsumerRollout(t, objs)
+			c.check(t, objs)
+		})
+	}
+}
+
+// kubeconform validates a rendering offline (or online with "default").
+func kubeconform(t *testing.T, rendered string, objects int) {
+	t.Helper()
+	loc := os.Getenv("ORDERS_SCHEMA_LOCATION")
+	if loc == "" {
+		t.Fatal("ORDERS_SCHEMA_LOCATION is unset: run the tests with make (mk/k8s.mk sets it to ../shared/schemas when it exists, else \"default\", kubeconform's online location), or set it to a schema directory")
+	}
+	k8sVersion := os.Getenv("ORDERS_KUBERNETES_VERSION")
+	if k8sVersion == "" {
+		k8sVersion = "1.34.0"
+	}
+	args := []string{"-strict", "-summary", "-output", "json", "-kubernetes-version", k8sVersion}
+	if loc == "default" {
+		args = append(args, "-schema-location", "default",
+			"-schema-location", "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")
+	} else {
+		if _, err := os.Stat(filepath.Join(loc, "kubernetes")); err != nil {
+			t.Fatalf("ORDERS_SCHEMA_LOCATION=%s has no kubernetes/ schema folder: %v", loc, err)
+		}
+		args = append(args,
+			"-schema-location", loc+"/kubernetes/{{ .NormalizedKubernetesVersion }}-standalone-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+			"-schema-location", loc+"/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
+	}
+	cmd := exec.Command(tool(t, "kubeconform", "tools"), append(args, "-")...)
+	cmd.Stdin = strings.NewReader(rendered)
+	out, err := cmd.Output()
+	var res struct {
+		Resources []struct{ Filename, Kind, Name, Status, Msg string }
+		Summary   struct{ Valid, Invalid, Errors, Skipped int }
+	}
+	if jerr := json.Unmarshal(out, &res); jerr != nil {
+		t.Fatalf("kubeconform: %v (%v)\n%s", err, jerr, out)
+	}
+	for _, r := range res.Resources {
+		if r.Status != "statusValid" {
+			t.Errorf("kubeconform: %s %s: %s %s", r.Kind, r.Name, r.Status, r.Msg)
+		}
+	}
+	if err != nil || res.Summary.Valid != objects || res.Summary.Skipped != 0 {
+		t.Errorf("kubeconform: %v: %+v, want all %d objects valid", err, res.Summary, objects)
+	}
+}
+
+// checkPod asserts what every pod of the release has.
+func checkPod(t *testing.T, o obj) {
+	t.Helper()
+	spec := podSpec(o)
+	if spec["enableServiceLinks"] != false {
+		t.Errorf("%s: enableServiceLinks is %v, want false", o.key(), spec["enableServiceLinks"])
+	}
+	if spec["automountServiceAccountToken"] != false {
+		t.Errorf("%s: automountServiceAccountToken is %v, want false", o.key(), spec["automountServiceAccountToken"])
+	}
+	if get(spec, "securityContext", "runAsNonRoot") != true || str(spec, "securityContext", "seccompProfile", "type") != "RuntimeDefault" {
+		t.Errorf("%s: pod securityContext %v", o.key(), spec["securityContext"])
+	}
+	for _, c := range containers(o) {
+		sc := c["securityContext"]
+		if get(sc, "readOnlyRootFilesystem") != true || get(sc, "allowPrivilegeEscalation") != false ||
+			fmt.Sprint(get(sc, "capabilities", "drop")) != "[ALL]" {
+			t.Errorf("%s/%s: container securityContext %v", o.key(), c["name"], sc)
+		}
+		img, _ := c["image"].(string)
+		if first, _, more := strings.Cut(img, "/"); more && strings.ContainsAny(first, ".:") {
+			t.Errorf("%s/%s: image %q names a registry host", o.key(), c["name"], img)
+		}
+		if c["imagePullPolicy"] != "IfNotPresent" {
+			t.Errorf("%s/%s: imagePullPolicy %v, want IfNotPresent", o.key(), c["name"], c["imagePullPolicy"])
+		}
+		if !strings.Contains(o.name(), "nats") {
+			// Our own images: distroless nonroot.
+			if get(sc, "runAsUser") != float64(65532) || get(sc, "runAsNonRoot") != true {
+				t.Errorf("%s/%s: runs as %v, want uid 65532", o.key(), c["name"], get(sc, "runAsUser"))
+			}
+		}
+	}
+	if o.kind() == "Deployment" {
+		c := containers(o)[0]
+		if str(c, "livenessProbe", "httpGet", "path") != "/healthz" || str(c, "readinessProbe", "httpGet", "path") != "/readyz" {
+			t.Errorf("%s: probes %v %v", o.key(), c["livenessProbe"], c["readinessProbe"])
+		}
+		env, _ := containerEnv(t, c)
+		grace, err := time.ParseDuration(env["SHUTDOWN_GRACE"].value)
+		if err != nil {
+			t.Errorf("%s: SHUTDOWN_GRACE %q: %v", o.key(), env["SHUTDOWN_GRACE"].value, err)
+		}
+		if tg, _ := spec["terminationGracePeriodSeconds"].(float64); time.Duration(tg)*time.Second <= grace {
+			t.Errorf("%s: terminationGracePeriodSeconds %v is not longer than SHUTDOWN_GRACE %v", o.key(), tg, grace)
+		}
+		if _, set := env["INSTANCE"]; set {
+			t.Errorf("%s sets INSTANCE; it must default to the pod name", o.key())
+		}
+	}
+}
+
+// checkNATS asserts the lame-duck shutdown and the official chart's probes.
+func checkNATS(t *testing.T, objs []obj) {
+	t.Helper()
+	sts := find(objs, "StatefulSet", name("nats"))
+	if sts == nil {
+		return
+	}
+	conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
+	seconds := func(key string) int {
+		for _, l := range strings.Split(conf, "\n") {
+			if f := strings.SplitN(strings.TrimSpace(l), ":", 2); len(f) == 2 && f[0] == key {
+				d, err := time.ParseDuration(strings.Trim(strings.TrimSpace(f[1]), `"`))
+				if err != nil {
+					t.Fatalf("nats.conf %s: %v", key, err)
+				}
+				return int(d.Seconds())
+			}
+		}
+		t.Fatalf("nats.conf has no %s:\n%s", key, conf)
+		return 0
+	}
+	ldm := seconds("lame_duck_grace_period") + seconds("lame_duck_duration")
+	if tg := get(podSpec(sts), "terminationGracePeriodSeconds").(float64); int(tg) < ldm+10 {
+		t.Errorf("NATS terminationGracePeriodSeconds %v < lame-duck %ds + 10s margin", tg, ldm)
+	}
+	c := containers(sts)[0]
+	if got := fmt.Sprint(get(c, "lifecycle", "preStop", "exec", "command")); got != "[nats-server --signal ldm=/var/run/nats/nats.pid]" {
+		t.Errorf("NATS preStop = %s", got)
+	}
+	if !strings.Contains(conf, `pid_file: "/var/run/nats/nats.pid"`) {
+		t.Error("nats.conf writes no pid file where preStop signals it")
+	}
+	probes := map[string]string{"livenessProbe": "/healthz?js-enabled-only=true", "readinessProbe": "/healthz?js-server-only=true", "startupProbe": "/healthz"}
+	for p, path := range probes {
+		if str(c, p, "httpGet", "path") != path || str(c, p, "httpGet", "port") != "monitor" {
+			t.Errorf("NATS %s = %v, want %s on the monitor port", p, c[p], path)
+		}
+	}
+	if str(sts, "spec", "volumeClaimTemplates", "0", "metadata", "name") != "data" {
+		t.Error("NATS JetStream has no PVC")
+	}
+	if get(mustFind(t, objs, "Service", name("nats-headless")), "spec", "clusterIP") != "None" {
+		t.Error("no headless NATS Service")
+	}
+}
+
+// checkConsumerRollout: rolling updates never go below the wanted consumers,
+// and a PDB guards voluntary disruptions.
+func checkConsumerRollout(t *testing.T, objs []obj) {
+	t.Helper()
+	d := mustFind(t, objs, "Deployment", name("consumer"))
+	if get(d, "spec", "strategy", "rollingUpdate", "maxUnavailable") != float64(0) {
+		t.Errorf("consumer rolling update: %v, want maxUnavailable 0", get(d, "spec", "strategy"))
+	}
+	pdb := mustFind(t, objs, "PodDisruptionBudget", name("consumer"))
+	if fmt.Sprint(get(pdb, "spec", "selector", "matchLabels")) != fmt.Sprint(get(d, "spec", "selector", "matchLabels")) {
+		t.Error("consumer PDB does not select the consumer pods")
+	}
+}
+
+// TestValuesSchemaRejects: misspelled keys, wrong types, unknown variables
+// and contradictory settings fail at render time with a useful message.
+func TestValuesSchemaRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		sets []string
+		want string
+	}{
+		{"misspelled top-level key", []string{"consumr.replicaCount=3"}, "consumr"},
+		{"misspelled nested key", []string{"consumer.replicaCont=3"}, "replicaCont"},
+		{"wrong type", []string{"consumer.replicaCount=two"}, "replicaCount"},
+		{"unknown delivery mode", []string{"common.deliveryMode=exactly-once"}, "deliveryMode"},
+		{"variable no binary reads", []string{"consumer.env.CONCURENCY=8"}, "CONCURENCY"},
+		{"producer variable on the consumer", []string{"consumer.env.PUBLISH_RATE=8"}, "PUBLISH_RATE"},
+		{"PUBLISH_COUNT on the producer Deployment", []string{"producer.env.PUBLISH_COUNT=5"}, "PUBLISH_COUNT"},
+		{"env value not a string", []string{"consumer.env.CONCURRENCY=8"}, "CONCURRENCY"},
+		{"bad duration", []string{"stream.maxAge=a week"}, "maxAge"},
+		{"HPA and KEDA together", []string{"consumer.autoscaling.enabled=true", "consumer.keda.enabled=true"}, "exclusive"},
+		{"auth without password", []string{"nats.auth.enabled=true"}, "nats.auth.password"},
+		{"external NATS without URL", []string{"nats.enabled=false"}, "nats.externalURL"},
+		{"KEDA on external NATS without endpoint", []string{"nats.enabled=false", "nats.externalURL=nats://n:4222", "consumer.keda.enabled=true"}, "monitoringEndpoint"},
+		{"bad pull policy", []string{"producer.image.pullPolicy=Sometimes"}, "pullPolicy"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := helmTemplate(t, c.sets...)
+			if err == nil {
+				t.Fatalf("helm template %v succeeded, want it rejected", c.sets)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error does not name %q:\n%v", c.want, err)
+			}
+		})
+	}
+}
+
+// TestOneSideChangeTouchesOnlyThatSide renders twice and compares: a change
+// to one side's image or values changes that side's objects only, so helm
+// upgrade restarts only its pods; shared credentials restart both.
+func TestOneSideChangeTouchesOnlyThatSide(t *testing.T) {
+	cases := []struct {
+		name        string
+		base, sets  []string
+		wantChanged []string
+	}{
+		{"consumer image tag", nil, []string{"consumer.image.tag=v2"}, []string{"Deployment/orders-consumer"}},
+		{"consumer values", nil, []string{"string:consumer.env.CONCURRENCY=8", "consumer.replicaCount=5"}, []string{"Deployment/orders-consumer"}},
+		{"producer image tag", nil, []string{"producer.image.tag=v2"}, []string{"Deployment/orders-producer", "Pod/orders-test-orders-flow"}},
+		{"consumer image tag with auth", []string{"nats.auth.enabled=true", "nats.auth.password=a"}, []string{"consumer.image.tag=v2"}, []string{"Deployment/orders-consumer"}},
+		{"shared password", []string{"nats.auth.enabled=true", "nats.auth.password=a"}, []string{"nats.auth.password=b"},
+			[]string{"Deployment/orders-consumer", "Deployment/orders-producer", "Secret/orders-nats-auth", "StatefulSet/orders-nats"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			before := byKey(objects(t, mustRender(t, c.base...)))
+			after := byKey(objects(t, mustRender(t, append(append([]string{}, c.base...), c.sets...)...)))
+			var changed []string
+			for _, k := range sortedKeys(after) {
+				if fmt.Sprint(before[k]) != fmt.Sprint(after[k]) {
+					changed = append(changed, k)
+				}
+			}
+			if strings.Join(changed, " ") != strings.Join(c.wantChanged, " ") {
+				t.Errorf("changed objects %v, want exactly %v", changed, c.wantChanged)
+			}
+		})
+	}
+}
+
+func byKey(objs []obj) map[string]string {
+	m := map[string]string{}
+	for _, o := range objs {
+		b, _ := json.Marshal(o)
+		m[o.key()] = string(b)
+	}
+	return m
+}
+
+// TestReplicasField: the consumer Deployment carries replicas exactly when no
+// autoscaler owns them, and the chosen number.
+func TestReplicasField(t *testing.T) {
+	for _, n := range []int{0, 1, 7} {
+		d := mustFind(t, objects(t, mustRender(t, "consumer.replicaCount="+strconv.Itoa(n))), "Deployment", name("consumer"))
+		if get(d, "spec", "replicas") != float64(n) {
+			t.Errorf("consumer.replicaCount=%d rendered replicas %v", n, get(d, "spec", "replicas"))
+		}
+	}
+}
