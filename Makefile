@@ -51,5 +51,6 @@ test: lint tools build ## run every test (race detector on)
 	@for step in $(TEST_EXTRA); do $(MAKE) --no-print-directory $$step || exit 1; done
 
 .PHONY: bench
-bench: tools ## benchmarks of the publish and consume paths, and each binary's RSS
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+bench: build tools ## benchmarks of the publish and consume paths, and each binary's RSS
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s -count 1 ./platform/... ./services/...
+	./scripts/rss.sh

@@ -13,7 +13,7 @@ import (
 	"github.com/distsys-go/orders/platform/natstest"
 )
 
-func newJetStream(t *testing.T, srv *natstest.Server) natsjs.JetStream {
+func newJetStream(t testing.TB, srv *natstest.Server) natsjs.JetStream {
 	t.Helper()
 	js, err := natsjs.New(srv.Connect(t))
 	if err != nil {
