@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/distsys-go/orders/platform/config"
 	"github.com/distsys-go/orders/platform/logging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/natsconn"
 	"github.com/distsys-go/orders/platform/ops"
 )
@@ -117,6 +120,27 @@ func (r *Runtime) Stop() error {
 	ctx, cancel := r.GraceContext()
 	defer cancel()
 	return r.Close(ctx)
+}
+
+// RunFunc is a service's body: it runs until ctx is cancelled.
+type RunFunc func(ctx context.Context, args []string, stdout io.Writer) error
+
+// Main runs run with a context that SIGINT and SIGTERM cancel, and exits
+// the process with its outcome (see ExitCode).
+func Main(name string, run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	os.Exit(ExitCode(name, err, os.Stderr))
+}
+
+// EnsureStream ensures the stream, retrying until it exists or ctx ends:
+// NATS may start after the service.
+func (r *Runtime) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	return Retry(ctx, r.Log, "ensure stream", func(ctx context.Context) error {
+		_, err := jetstream.EnsureStream(ctx, r.JetStream, cfg)
+		return err
+	})
 }
 
 // ExitCode prints err (if any) to stderr and returns the process exit

@@ -17,7 +17,7 @@ import (
 // run wires settings → NATS → ledger → subscription, then waits for ctx
 // and shuts down: unready first, then drain the subscription (finishing
 // and acknowledging what this replica holds), then the connection.
-func run(ctx context.Context, args []string, stdout io.Writer, version string) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var (
 		own       settings
 		streamCfg jetstream.StreamConfig
@@ -44,10 +44,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, version string) e
 	)
 	switch rt.Settings.DeliveryMode {
 	case service.ModeJetStream:
-		if err := service.Retry(ctx, log, "ensure stream", func(ctx context.Context) error {
-			_, err := jetstream.EnsureStream(ctx, rt.JetStream, streamCfg)
-			return err
-		}); err != nil {
+		if err := rt.EnsureStream(ctx, streamCfg); err != nil {
 			return errors.Join(err, rt.Stop())
 		}
 		sub = jetstream.NewSubscriber(rt.JetStream, streamCfg.Name, own.QueueGroup, consCfg,

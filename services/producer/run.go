@@ -16,7 +16,7 @@ import (
 // run wires settings → NATS → publisher and publishes until ctx ends or
 // PUBLISH_COUNT orders went out; then it turns unready and drains the
 // connection.
-func run(ctx context.Context, args []string, stdout io.Writer, version string) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var (
 		own       settings
 		streamCfg jetstream.StreamConfig
@@ -31,10 +31,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, version string) e
 	var pub messaging.Publisher
 	switch rt.Settings.DeliveryMode {
 	case service.ModeJetStream:
-		if err := service.Retry(ctx, rt.Log, "ensure stream", func(ctx context.Context) error {
-			_, err := jetstream.EnsureStream(ctx, rt.JetStream, streamCfg)
-			return err
-		}); err != nil {
+		if err := rt.EnsureStream(ctx, streamCfg); err != nil {
 			return errors.Join(err, rt.Stop())
 		}
 		pub = jetstream.NewPublisher(rt.JetStream)
