@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/time/rate"
+
+	"github.com/distsys-go/orders/platform/events"
+	"github.com/distsys-go/orders/platform/messaging"
+)
+
+// recorder is a Publisher that fails the first failures attempts.
+type recorder struct {
+	mu       sync.Mutex
+	failures int
+	attempts map[string]int
+	sent     []*messaging.Message
+}
+
+func (r *recorder) Publish(_ context.Context, m *messaging.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts[m.ID]++
+	if r.failures > 0 {
+		r.failures--
+		return errors.New("nats: timeout")
+	}
+	r.sent = append(r.sent, m)
+	return nil
+}
+
+func newTestProducer(pub messaging.Publisher, count int) *producer {
+	return &producer{
+		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count,
+		timeout: time.Second, products: []string{"sku-a", "sku-b"},
+		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler), now: time.Now,
+	}
+}
+
+func TestProducerPublishesCountValidOrders(t *testing.T) {
+	rec := &recorder{attempts: map[string]int{}, failures: 2}
+	p := newTestProducer(rec, 25)
+	ids, err := p.run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 25 || len(rec.sent) != 25 {
+		t.Fatalf("%d ids, %d sent; want 25", len(ids), len(rec.sent))
+	}
+	for i, m := range rec.sent {
+		e, err := events.DecodeOrder(m.Data)
+		if err != nil {
+			t.Fatalf("order %d: %v", i, err)
+		}
+		if m.ID != e.ID || ids[i] != e.ID || m.Subject != "orders.created" {
+			t.Errorf("message id %q, order id %q, returned id %q, subject %q", m.ID, e.ID, ids[i], m.Subject)
+		}
+	}
+	// The two failed attempts were retries of the first order, under the
+	// same message id, so the stream de-duplicates them.
+	if got := rec.attempts[rec.sent[0].ID]; got != 3 {
+		t.Errorf("first order attempted %d times, want 3", got)
+	}
+	if got := testutil.ToFloat64(p.metrics.publishErrors); got != 2 {
+		t.Errorf("publish errors %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(p.metrics.published); got != 25 {
+		t.Errorf("published %v, want 25", got)
+	}
+}
+
+func TestProducerStopsOnCancel(t *testing.T) {
+	rec := &recorder{attempts: map[string]int{}}
+	p := newTestProducer(rec, 0)
+	p.pace = rate.NewLimiter(rate.Every(time.Millisecond), 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := p.run(ctx); err != nil {
+		t.Fatalf("run after cancel: %v, want nil", err)
+	}
+	if p.published == 0 || p.published != len(rec.sent) {
+		t.Errorf("published %d, sent %d", p.published, len(rec.sent))
+	}
+}
+
+func TestPace(t *testing.T) {
+	tests := []struct {
+		name string
+		s    settings
+		want rate.Limit
+	}{
+		{"interval", settings{Interval: 2 * time.Second}, 0.5},
+		{"rate wins", settings{Interval: 2 * time.Second, Rate: 200}, 200},
+		{"unlimited", settings{}, rate.Inf},
+	}
+	for _, tc := range tests {
+		if got := pace(tc.s).Limit(); got != tc.want {
+			t.Errorf("%s: limit %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
