@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# e2e.sh — the driver behind `make e2e` (docs/e2e.md): build both images, get
+# a cluster, load the images, run the Go scenario in test/e2e, and on failure
+# save every pod's logs and `kubectl describe` under one folder. Whatever
+# cluster this script starts it also stops (trap on EXIT, success or failure).
+#
+# Which cluster (E2E_CLUSTER, default auto):
+#   existing  KUBECONFIG is set and its cluster answers: use it, leave it up
+#             (the release and its namespace are removed at the end)
+#   kind      a Docker engine answers and `kind` is on PATH: create a cluster
+#             from kind-config.yaml, `kind load docker-image`, delete it at the end
+#   offline   ../shared/cluster exists (no Docker engine, no registry):
+#             build, up, load, down
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+MAKE=${E2E_MAKE:-make}
+HELM=${E2E_HELM:-$ROOT/bin/helm}
+CLUSTER_DIR=${E2E_CLUSTER_DIR:-$(cd "$ROOT/.." && pwd)/shared/cluster}
+OFFLINE_STATE=${OFFLINE_K8S_STATE:-/var/lib/offline-k8s}
+OFFLINE_CACHE=${OFFLINE_K8S_CACHE:-/var/cache/offline-k8s}
+KIND_NAME=${E2E_KIND_CLUSTER:-orders-e2e}
+NAMESPACE=${E2E_NAMESPACE:-orders-e2e}
+RELEASE=${E2E_RELEASE:-orders}
+IMAGE_PREFIX=${IMAGE_PREFIX:-orders-}
+TAG=${IMAGE_TAG:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' charts/orders/Chart.yaml)}
+TAG2=${E2E_TAG2:-${TAG}2}
+ARTIFACTS=${E2E_ARTIFACTS:-$ROOT/tmp/e2e-$(date +%Y%m%d-%H%M%S)}
+GO_TEST_TIMEOUT=${E2E_GO_TIMEOUT:-40m}
+mode=${E2E_CLUSTER:-auto}
+
+mkdir -p "$ARTIFACTS"
+log() { printf 'e2e: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---- timings: every phase is recorded and printed at the end ----------------
+declare -a PHASES=()
+phase() { # phase NAME CMD...: run CMD, record how long it took
+  local name=$1 start=$SECONDS rc=0
+  shift
+  log "── $name"
+  "$@" || rc=$?
+  PHASES+=("$(printf '%-34s %5ss%s' "$name" $((SECONDS - start)) "$([ $rc = 0 ] || echo "  (failed, exit $rc)")")")
+  return $rc
+}
+print_phases() {
+  log "phase timings:"
+  local p
+  for p in "${PHASES[@]}"; do printf '  %s\n' "$p" >&2; done
+  printf '  %-34s %5ss\n' "total" "$SECONDS" >&2
+}
+
+# ---- which cluster ---------------------------------------------------------
+KUBECTL=${E2E_KUBECTL:-kubectl}
+offline_kubeconfig=$OFFLINE_STATE/kubeconfig
+answers() { "$KUBECTL" --request-timeout=5s get --raw /readyz >/dev/null 2>&1; }
+if [ "$mode" = auto ]; then
+  if [ -n "${KUBECONFIG:-}" ] && command -v "$KUBECTL" >/dev/null && answers; then
+    mode=existing
+  elif command -v docker >/dev/null && docker info >/dev/null 2>&1 && command -v kind >/dev/null; then
+    mode=kind
+  elif [ -x "$CLUSTER_DIR/up" ]; then
+    mode=offline
+  else
+    die "no cluster: set KUBECONFIG, or install Docker and kind, or put ../shared/cluster beside the checkout"
+  fi
+fi
+log "cluster: $mode; namespace $NAMESPACE, release $RELEASE, images ${IMAGE_PREFIX}{producer,consumer}:{$TAG,$TAG2}; artifacts $ARTIFACTS"
+
+we_started=""     # what to tear down: offline | kind | ""
+tested=""         # set once the namespace may hold something of ours
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ $rc != 0 ] && [ -n "$tested" ]; then
+    phase "collect pod logs and describe" collect_artifacts || true
+    log "FAILED (exit $rc): pod logs, kubectl describe and events are in $ARTIFACTS"
+  fi
+  if [ "$mode" = existing ] && [ -n "$tested" ]; then
+    phase "helm uninstall, delete namespace" uninstall || true
+  fi
+  case "$we_started" in
+    offline) phase "cluster down" "$CLUSTER_DIR/down" >&2 || true ;;
+    kind) phase "kind delete cluster" kind delete cluster --name "$KIND_NAME" || true ;;
+  esac
+  print_phases
+  [ -f "$ARTIFACTS/report.txt" ] && { log "audit report: $ARTIFACTS/report.txt"; }
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+uninstall() {
+  "$HELM" uninstall "$RELEASE" -n "$NAMESPACE" --wait --timeout 3m >&2 || true
+  "$KUBECTL" delete namespace "$NAMESPACE" --wait=false >&2 || true
+}
+
+collect_artifacts() {
+  local dir=$ARTIFACTS/cluster ns pod
+  mkdir -p "$dir"
+  "$KUBECTL" get nodes -o wide >"$dir/nodes.txt" 2>&1 || true
+  "$KUBECTL" get all,pvc,pv,events -A -o wide >"$dir/all.txt" 2>&1 || true
+  "$KUBECTL" describe nodes >"$dir/describe-nodes.txt" 2>&1 || true
+  "$HELM" history "$RELEASE" -n "$NAMESPACE" >"$dir/helm-history.txt" 2>&1 || true
+  "$HELM" get values --all "$RELEASE" -n "$NAMESPACE" >"$dir/helm-values.txt" 2>&1 || true
+  "$KUBECTL" get pods -A --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>/dev/null |
+    while read -r ns pod; do
+      mkdir -p "$dir/$ns"
+      "$KUBECTL" describe pod -n "$ns" "$pod" >"$dir/$ns/$pod.describe.txt" 2>&1 || true
+      "$KUBECTL" logs -n "$ns" "$pod" --all-containers --timestamps >"$dir/$ns/$pod.log" 2>&1 || true
+      "$KUBECTL" logs -n "$ns" "$pod" --all-containers --timestamps --previous >"$dir/$ns/$pod.previous.log" 2>/dev/null ||
+        rm -f "$dir/$ns/$pod.previous.log"
+    done
+  if [ "$mode" = offline ] || [ "$we_started" = offline ]; then
+    mkdir -p "$dir/offline-k8s-logs" && cp -r "$OFFLINE_STATE/logs/." "$dir/offline-k8s-logs/" 2>/dev/null || true
+  fi
+}
+
+# ---- tools and images --------------------------------------------------------
+# ../shared/cluster/build exits 1 after a successful run when everything was
+# cached (its EXIT trap kills a ticker that is already gone), so success is
+# "build done" as its last line.
+cluster_build() {
+  local rc=0
+  "$CLUSTER_DIR/build" 2>&1 | tee "$ARTIFACTS/cluster-build.log" >&2 || rc=$?
+  [ $rc = 0 ] && return 0
+  if tail -1 "$ARTIFACTS/cluster-build.log" | grep -q 'build done'; then
+    log "shared/cluster/build exited $rc after 'build done': treated as success"
+    return 0
+  fi
+  return $rc
+}
+[ -x "$HELM" ] || die "$HELM missing: make e2e installs it (make tools)"
+if [ "$mode" = offline ]; then
+  # Installs podman, containerd, … and the stand-in base images; 3 s when cached.
+  phase "shared/cluster build" cluster_build
+  KUBECTL=${E2E_KUBECTL:-$OFFLINE_CACHE/bin/kubectl}
+fi
+command -v "$KUBECTL" >/dev/null || die "kubectl ($KUBECTL) not found"
+
+# A fresh make so the container engine is detected after build installed podman.
+phase "make images" "$MAKE" --no-print-directory images IMAGE_TAG="$TAG" IMAGE_PREFIX="$IMAGE_PREFIX" >&2
+ENGINE=${CONTAINER_ENGINE:-$(if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo docker; else echo podman; fi)}
+for side in producer consumer; do
+  "$ENGINE" tag "$IMAGE_PREFIX$side:$TAG" "$IMAGE_PREFIX$side:$TAG2"
+done
+# The NATS image the chart runs by default, so it is loaded rather than pulled.
+NATS_IMAGE=$("$HELM" template "$RELEASE" charts/orders | sed -n 's/^ *image: *"\{0,1\}\(nats:[^"]*\)"\{0,1\} *$/\1/p' | head -1)
+[ -n "$NATS_IMAGE" ] || die "could not find the NATS image in the rendered chart"
+IMAGES=("$IMAGE_PREFIX"producer:"$TAG" "$IMAGE_PREFIX"consumer:"$TAG" "$IMAGE_PREFIX"producer:"$TAG2" "$IMAGE_PREFIX"consumer:"$TAG2" "$NATS_IMAGE")
+
+# ---- the cluster -------------------------------------------------------------
+case "$mode" in
+  offline)
+    export KUBECONFIG=$offline_kubeconfig
+    if [ -f "$KUBECONFIG" ] && answers; then
+      log "the offline cluster is already running: using it and leaving it up"
+      mode=existing
+    else
+      we_started=offline
+      phase "cluster up" "$CLUSTER_DIR/up" >"$ARTIFACTS/up.out"
+    fi
+    phase "load images" "$CLUSTER_DIR/load" "${IMAGES[@]}" >&2
+    ;;
+  kind)
+    export KUBECONFIG=$ARTIFACTS/kubeconfig
+    we_started=kind
+    phase "kind create cluster" kind create cluster --name "$KIND_NAME" --config kind-config.yaml --wait 3m >&2
+    docker image inspect "$NATS_IMAGE" >/dev/null 2>&1 || phase "docker pull $NATS_IMAGE" docker pull "$NATS_IMAGE" >&2
+    phase "kind load docker-image" kind load docker-image --name "$KIND_NAME" "${IMAGES[@]}" >&2
+    ;;
+  existing)
+    ctx=$("$KUBECTL" config current-context 2>/dev/null || true)
+    server=$("$KUBECTL" config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)
+    if [[ "$ctx" == kind-* ]] && command -v kind >/dev/null; then
+      phase "kind load docker-image" kind load docker-image --name "${ctx#kind-}" "${IMAGES[@]}" >&2
+    elif [[ "$server" == *10.199.0.1* ]] && [ -x "$CLUSTER_DIR/load" ]; then
+      phase "load images" "$CLUSTER_DIR/load" "${IMAGES[@]}" >&2
+    else
+      log "context $ctx: not kind nor ../shared/cluster; the images must already be on its nodes (pullPolicy IfNotPresent)"
+    fi
+    ;;
+esac
+"$KUBECTL" version >&2 || true
+
+# ---- the scenario ------------------------------------------------------------
+tested=1
+export E2E_KUBECTL=$KUBECTL E2E_HELM=$HELM E2E_NAMESPACE=$NAMESPACE E2E_RELEASE=$RELEASE \
+  E2E_TAG2=$TAG2 E2E_ARTIFACTS=$ARTIFACTS
+[ -z "${IMAGE_TAG:-}" ] || export E2E_TAG=$TAG
+scenario() { go test -tags e2e -count=1 -v -timeout "$GO_TEST_TIMEOUT" ./test/e2e/ 2>&1 | tee "$ARTIFACTS/go-test.log"; }
+phase "scenario (go test -tags e2e)" scenario

@@ -1,0 +1,370 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+)
+
+// env is the scenario's configuration; scripts/e2e.sh sets it.
+type env struct {
+	kubectl, helm, namespace, release string
+	tag, tag2, artifacts, chart       string
+	rate                              string
+	consumers                         int
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func loadEnv(t *testing.T) env {
+	t.Helper()
+	root := repoRoot(t)
+	e := env{
+		kubectl:   getenv("E2E_KUBECTL", "kubectl"),
+		helm:      getenv("E2E_HELM", filepath.Join(root, "bin", "helm")),
+		namespace: getenv("E2E_NAMESPACE", "orders-e2e"),
+		release:   getenv("E2E_RELEASE", "orders"),
+		tag:       os.Getenv("E2E_TAG"), // empty: the chart's appVersion
+		tag2:      getenv("E2E_TAG2", "dev2"),
+		artifacts: getenv("E2E_ARTIFACTS", t.TempDir()),
+		chart:     filepath.Join(root, "charts", "orders"),
+		rate:      getenv("E2E_PUBLISH_RATE", "200"),
+		consumers: 5,
+	}
+	if n, err := strconv.Atoi(getenv("E2E_CONSUMERS", "5")); err == nil && n > 0 {
+		e.consumers = n
+	}
+	if _, err := os.Stat(e.helm); err != nil {
+		t.Fatalf("helm at %s: %v (make e2e installs it; run it through make e2e)", e.helm, err)
+	}
+	return e
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// run runs a command and returns its stdout; stderr goes into the error.
+func run(ctx context.Context, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %v: %s", filepath.Base(name), strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+func (e env) kc(ctx context.Context, args ...string) (string, error) {
+	return run(ctx, e.kubectl, append([]string{"-n", e.namespace}, args...)...)
+}
+
+func (e env) mustKC(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	t.Logf("kubectl %s", strings.Join(args, " "))
+	out, err := e.kc(ctx, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (e env) mustHelm(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	args = append(args, "--namespace", e.namespace)
+	t.Logf("helm %s", strings.Join(args, " "))
+	out, err := run(ctx, e.helm, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// pod is what the scenario looks at in a pod.
+type pod struct {
+	Name, UID, Image string
+	Ready, Deleting  bool
+	Restarts         int
+}
+
+func (e env) pods(ctx context.Context, component string) ([]pod, error) {
+	out, err := e.kc(ctx, "get", "pods", "-o", "json", "-l",
+		"app.kubernetes.io/instance="+e.release+",app.kubernetes.io/component="+component)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				Name, UID         string
+				DeletionTimestamp *string `json:"deletionTimestamp"`
+			}
+			Spec struct {
+				Containers []struct{ Image string }
+			}
+			Status struct {
+				Conditions []struct{ Type, Status string }
+				// restartCount per container
+				ContainerStatuses []struct {
+					RestartCount int `json:"restartCount"`
+				} `json:"containerStatuses"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		return nil, fmt.Errorf("decode pods: %w", err)
+	}
+	var pods []pod
+	for _, it := range list.Items {
+		p := pod{Name: it.Metadata.Name, UID: it.Metadata.UID, Deleting: it.Metadata.DeletionTimestamp != nil}
+		if len(it.Spec.Containers) > 0 {
+			p.Image = it.Spec.Containers[0].Image
+		}
+		for _, c := range it.Status.Conditions {
+			if c.Type == "Ready" && c.Status == "True" {
+				p.Ready = true
+			}
+		}
+		for _, cs := range it.Status.ContainerStatuses {
+			p.Restarts += cs.RestartCount
+		}
+		pods = append(pods, p)
+	}
+	return pods, nil
+}
+
+func (e env) mustPods(t *testing.T, ctx context.Context, component string) []pod {
+	t.Helper()
+	p, err := e.pods(ctx, component)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// eventually polls cond every interval until it returns true or timeout;
+// the last message explains a timeout.
+func eventually(t *testing.T, what string, timeout, interval time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		if msg != last && msg != "" {
+			t.Logf("%s: %s", what, msg)
+			last = msg
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %s", what, timeout, msg)
+		}
+		time.Sleep(interval)
+	}
+}
+
+// ---- /metrics through the API server's pod proxy ---------------------------
+
+var sample = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)`)
+
+// metrics returns each metric of pod summed over its labels.
+func (e env) metrics(ctx context.Context, podName string) (map[string]float64, error) {
+	out, err := run(ctx, e.kubectl, "get", "--raw",
+		fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:8080/proxy/metrics", e.namespace, podName))
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if g := sample.FindStringSubmatch(line); g != nil {
+			if v, err := strconv.ParseFloat(g[3], 64); err == nil {
+				m[g[1]] += v
+			}
+		}
+	}
+	return m, nil
+}
+
+// scraper keeps the last /metrics of every producer and consumer pod it has
+// seen, so counters of pods that are gone still add up (to their last
+// scrape, at most one interval before the pod went away).
+type scraper struct {
+	e    env
+	mu   sync.Mutex
+	last map[string]map[string]float64 // pod UID -> metrics
+	comp map[string]string             // pod UID -> component
+	name map[string]string             // pod UID -> name
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startScraper(e env, every time.Duration) *scraper {
+	s := &scraper{e: e, last: map[string]map[string]float64{}, comp: map[string]string{}, name: map[string]string{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			s.scrapeOnce()
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(every):
+			}
+		}
+	}()
+	return s
+}
+
+func (s *scraper) scrapeOnce() {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, comp := range []string{"producer", "consumer"} {
+		pods, err := s.e.pods(ctx, comp)
+		if err != nil {
+			continue
+		}
+		var wg sync.WaitGroup
+		for _, p := range pods {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m, err := s.e.metrics(ctx, p.Name)
+				if err != nil {
+					return
+				}
+				s.mu.Lock()
+				s.last[p.UID], s.comp[p.UID], s.name[p.UID] = m, comp, p.Name
+				s.mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// sum adds metric over every pod of component ever scraped.
+func (s *scraper) sum(component, metric string) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var v float64
+	for uid, m := range s.last {
+		if s.comp[uid] == component {
+			v += m[metric]
+		}
+	}
+	return v
+}
+
+func (s *scraper) pods(component string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.comp {
+		if c == component {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *scraper) close() {
+	close(s.stop)
+	<-s.done
+}
+
+// ---- NATS through kubectl port-forward -------------------------------------
+
+var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> 4222`)
+
+// natsConn port-forwards a local port to the release's NATS Service and
+// connects to it. close ends both.
+type natsConn struct {
+	nc    *nats.Conn
+	js    natsjs.JetStream
+	close func()
+}
+
+func (e env) connectNATS(t *testing.T) *natsConn {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, e.kubectl, "-n", e.namespace, "port-forward", "--address", "127.0.0.1",
+		"svc/"+e.release+"-nats", ":4222")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	port := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if g := forwarding.FindStringSubmatch(sc.Text()); g != nil {
+				select {
+				case port <- g[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	stop := func() { cancel(); _ = cmd.Wait() }
+	var p string
+	select {
+	case p = <-port:
+	case <-time.After(30 * time.Second):
+		stop()
+		t.Fatalf("kubectl port-forward svc/%s-nats: no port within 30s: %s", e.release, stderr.String())
+	}
+	nc, err := nats.Connect("nats://127.0.0.1:"+p, nats.Name("orders-e2e"), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
+	if err != nil {
+		stop()
+		t.Fatalf("connect to NATS through port-forward :%s: %v", p, err)
+	}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		nc.Close()
+		stop()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	return &natsConn{nc: nc, js: js, close: func() { once.Do(func() { nc.Close(); stop() }) }}
+}

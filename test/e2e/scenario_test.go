@@ -1,0 +1,545 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+)
+
+// The chart's defaults the scenario relies on (charts/orders/values.yaml).
+const (
+	streamName   = "ORDERS"
+	orderSubject = "orders.created"
+	deadSubject  = "orders.deadletter"
+	durable      = "fulfilment-workers"
+	bucket       = "orders-processed"
+	stepTimeout  = 5 * time.Minute
+	flowTimeout  = 60 * time.Second
+	scrapeEvery  = 2 * time.Second
+	drainTimeout = 5 * time.Minute
+	helmTimeout  = "5m"
+)
+
+type stepTime struct {
+	name string
+	took time.Duration
+}
+
+func TestScenario(t *testing.T) {
+	e := loadEnv(t)
+	ctx := context.Background()
+	var steps []stepTime
+	step := func(name string, fn func()) {
+		t.Logf("=== step: %s", name)
+		start := time.Now()
+		defer func() {
+			steps = append(steps, stepTime{name, time.Since(start).Round(100 * time.Millisecond)})
+			t.Logf("=== step done in %s: %s", time.Since(start).Round(100*time.Millisecond), name)
+		}()
+		fn()
+	}
+	defer func() { printSteps(t, e, steps) }()
+
+	consumerDeploy := "deploy/" + e.release + "-consumer"
+	producerDeploy := "deploy/" + e.release + "-producer"
+	natsPod := e.release + "-nats-0"
+
+	// 1. install with default values, producer at a steady rate; helm test.
+	step("1 helm install --wait", func() {
+		args := []string{"install", e.release, e.chart, "--create-namespace", "--wait", "--timeout", helmTimeout,
+			"--set-string", "producer.env.PUBLISH_RATE=" + e.rate}
+		if e.tag != "" {
+			args = append(args, "--set", "producer.image.tag="+e.tag, "--set", "consumer.image.tag="+e.tag)
+		}
+		e.mustHelm(t, ctx, args...)
+		pvc := e.mustKC(t, ctx, "get", "pvc", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}")
+		if !strings.Contains(pvc, "=Bound") {
+			t.Fatalf("NATS PVC not bound: %q", pvc)
+		}
+		t.Logf("PVCs: %s", pvc)
+	})
+	scr := startScraper(e, scrapeEvery)
+	defer scr.close()
+	step("1 helm test", func() {
+		out := e.mustHelm(t, ctx, "test", e.release, "--logs", "--timeout", helmTimeout)
+		t.Logf("helm test:\n%s", lastLines(out, 8))
+	})
+
+	conn := e.connectNATS(t)
+	defer func() { conn.close() }()
+	step("1 orders flowing", func() { waitFlowing(t, conn.js, "after install") })
+
+	// 2. five consumers, each one processing.
+	step(fmt.Sprintf("2 scale consumers to %d, all processing", e.consumers), func() {
+		e.mustKC(t, ctx, "scale", consumerDeploy, fmt.Sprintf("--replicas=%d", e.consumers))
+		first := map[string]float64{}
+		eventually(t, "every consumer's orders_processed_total rises", stepTimeout, 2*time.Second, func() (bool, string) {
+			pods, err := e.pods(ctx, "consumer")
+			if err != nil {
+				return false, err.Error()
+			}
+			var waiting []string
+			rising := 0
+			for _, p := range pods {
+				if !p.Ready || p.Deleting {
+					waiting = append(waiting, p.Name+" not ready")
+					continue
+				}
+				m, err := e.metrics(ctx, p.Name)
+				if err != nil {
+					waiting = append(waiting, p.Name+": "+err.Error())
+					continue
+				}
+				v := m["orders_processed_total"]
+				f, seen := first[p.UID]
+				switch {
+				case !seen:
+					first[p.UID] = v
+					waiting = append(waiting, p.Name+" first sample")
+				case v > f:
+					rising++
+				default:
+					waiting = append(waiting, fmt.Sprintf("%s at %.0f", p.Name, v))
+				}
+			}
+			if rising == e.consumers && len(pods) == e.consumers {
+				return true, ""
+			}
+			return false, fmt.Sprintf("%d pods, %d rising; %s", len(pods), rising, strings.Join(waiting, ", "))
+		})
+	})
+
+	// 3. roll the consumers only.
+	step("3 roll consumers to "+e.tag2+" (producer untouched)", func() {
+		before := e.mustPods(t, ctx, "producer")
+		e.mustHelm(t, ctx, "upgrade", e.release, e.chart, "--reuse-values", "--wait", "--timeout", helmTimeout,
+			"--set", "consumer.image.tag="+e.tag2, "--set", fmt.Sprintf("consumer.replicaCount=%d", e.consumers))
+		e.mustKC(t, ctx, "rollout", "status", consumerDeploy, "--timeout=5m")
+		waitPods(t, e, "consumer", e.consumers, ":"+e.tag2)
+		samePods(t, "producer", before, e.mustPods(t, ctx, "producer"))
+		waitFlowing(t, conn.js, "after the consumer rollout")
+	})
+
+	// 4. roll the producer only.
+	step("4 roll producer to "+e.tag2+" (consumers untouched)", func() {
+		before := e.mustPods(t, ctx, "consumer")
+		e.mustHelm(t, ctx, "upgrade", e.release, e.chart, "--reuse-values", "--wait", "--timeout", helmTimeout,
+			"--set", "producer.image.tag="+e.tag2)
+		e.mustKC(t, ctx, "rollout", "status", producerDeploy, "--timeout=5m")
+		waitPods(t, e, "producer", 1, ":"+e.tag2)
+		samePods(t, "consumer", before, e.mustPods(t, ctx, "consumer"))
+		waitFlowing(t, conn.js, "after the producer rollout")
+	})
+
+	// 5. kill NATS: it comes back with its stream, orders keep flowing.
+	step("5 delete the NATS pod, stream survives, orders flow", func() {
+		before := streamState(t, conn.js)
+		conn.close()
+		old := e.mustPods(t, ctx, "nats")
+		e.mustKC(t, ctx, "delete", "pod", natsPod, "--wait=true", "--timeout=3m")
+		eventually(t, "NATS pod back and ready", stepTimeout, 2*time.Second, func() (bool, string) {
+			pods, err := e.pods(ctx, "nats")
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, p := range pods {
+				if p.Ready && !p.Deleting && (len(old) == 0 || p.UID != old[0].UID) {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("%+v", pods)
+		})
+		conn = e.connectNATS(t)
+		after := streamState(t, conn.js)
+		t.Logf("stream before the restart: %d messages (last seq %d); after: %d (last seq %d)",
+			before.Msgs, before.LastSeq, after.Msgs, after.LastSeq)
+		if after.Msgs < before.Msgs || after.LastSeq < before.LastSeq {
+			t.Fatalf("stream lost messages over the NATS restart: before %+v, after %+v", before, after)
+		}
+		waitFlowing(t, conn.js, "after the NATS restart")
+	})
+
+	// 6. one consumer, producer stopped, nothing pending.
+	step("6 consumers to 1, producer to 0, drain", func() {
+		e.mustKC(t, ctx, "scale", consumerDeploy, "--replicas=1")
+		e.mustKC(t, ctx, "scale", producerDeploy, "--replicas=0")
+		eventually(t, "producer pods gone, one consumer left", stepTimeout, 2*time.Second, func() (bool, string) {
+			prod, err1 := e.pods(ctx, "producer")
+			cons, err2 := e.pods(ctx, "consumer")
+			if err1 != nil || err2 != nil {
+				return false, fmt.Sprint(err1, err2)
+			}
+			return len(prod) == 0 && len(cons) == 1, fmt.Sprintf("%d producer pods, %d consumer pods", len(prod), len(cons))
+		})
+		cons, err := conn.js.Consumer(ctx, streamName, durable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "durable consumer drained", drainTimeout, time.Second, func() (bool, string) {
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			return info.NumPending == 0 && info.NumAckPending == 0,
+				fmt.Sprintf("num_pending %d, num_ack_pending %d", info.NumPending, info.NumAckPending)
+		})
+		scr.scrapeOnce() // the last consumer's final counters
+	})
+
+	// 7. the audit, from NATS.
+	var a audit
+	step("7 audit from NATS", func() { a = runAudit(t, conn.js) })
+	a.metrics = map[string]float64{
+		"producer orders_published_total":          scr.sum("producer", "orders_published_total"),
+		"producer orders_publish_errors_total":     scr.sum("producer", "orders_publish_errors_total"),
+		"consumer orders_processed_total":          scr.sum("consumer", "orders_processed_total"),
+		"consumer orders_redelivered_total":        scr.sum("consumer", "orders_redelivered_total"),
+		"consumer orders_duplicates_skipped_total": scr.sum("consumer", "orders_duplicates_skipped_total"),
+		"consumer orders_dead_lettered_total":      scr.sum("consumer", "orders_dead_lettered_total"),
+		"consumer orders_failed_total":             scr.sum("consumer", "orders_failed_total"),
+	}
+	a.scrapedPods = fmt.Sprintf("%d producer and %d consumer pods", scr.pods("producer"), scr.pods("consumer"))
+	report := a.table(steps)
+	fmt.Print(report)
+	if err := os.WriteFile(filepath.Join(e.artifacts, "report.txt"), []byte(report), 0o644); err != nil {
+		t.Log(err)
+	}
+	steps = nil // printed in the report
+	a.check(t)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func printSteps(t *testing.T, e env, steps []stepTime) {
+	if len(steps) == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nstep timings (scenario stopped early):\n")
+	for _, s := range steps {
+		fmt.Fprintf(&b, "  %-55s %8s\n", s.name, s.took)
+	}
+	fmt.Print(b.String())
+	_ = os.WriteFile(filepath.Join(e.artifacts, "steps.txt"), []byte(b.String()), 0o644)
+}
+
+// waitPods waits until component has exactly n pods, all ready, none
+// terminating, each running an image ending in imageSuffix.
+func waitPods(t *testing.T, e env, component string, n int, imageSuffix string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d %s pods on *%s", n, component, imageSuffix), stepTimeout, 2*time.Second, func() (bool, string) {
+		pods, err := e.pods(context.Background(), component)
+		if err != nil {
+			return false, err.Error()
+		}
+		ok := len(pods) == n
+		for _, p := range pods {
+			ok = ok && p.Ready && !p.Deleting && strings.HasSuffix(p.Image, imageSuffix)
+		}
+		return ok, fmt.Sprintf("%+v", pods)
+	})
+}
+
+// samePods fails unless after is the same pods as before, none restarted.
+func samePods(t *testing.T, component string, before, after []pod) {
+	t.Helper()
+	key := func(ps []pod) string {
+		var s []string
+		for _, p := range ps {
+			s = append(s, fmt.Sprintf("%s uid=%s restarts=%d", p.Name, p.UID, p.Restarts))
+		}
+		sort.Strings(s)
+		return strings.Join(s, "; ")
+	}
+	if key(before) != key(after) {
+		t.Fatalf("%s pods were touched:\n before: %s\n after:  %s", component, key(before), key(after))
+	}
+	t.Logf("%s pods untouched: %s", component, key(after))
+}
+
+func streamState(t *testing.T, js natsjs.JetStream) natsjs.StreamState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, streamName)
+	if err != nil {
+		t.Fatalf("stream %s: %v", streamName, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State
+}
+
+// waitFlowing waits until new orders are both stored in the stream and
+// acknowledged by the durable consumer.
+func waitFlowing(t *testing.T, js natsjs.JetStream, when string) {
+	t.Helper()
+	ctx := context.Background()
+	var firstStream, firstAck uint64
+	seen := false
+	eventually(t, "orders flowing "+when, flowTimeout, time.Second, func() (bool, string) {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s, err := js.Stream(cctx, streamName)
+		if err != nil {
+			return false, err.Error()
+		}
+		si, err := s.Info(cctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		c, err := s.Consumer(cctx, durable)
+		if err != nil {
+			return false, err.Error()
+		}
+		ci, err := c.Info(cctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		if !seen {
+			firstStream, firstAck, seen = si.State.LastSeq, ci.AckFloor.Stream, true
+			return false, "first sample"
+		}
+		return si.State.LastSeq > firstStream && ci.AckFloor.Stream > firstAck,
+			fmt.Sprintf("stream last seq %d (from %d), ack floor %d (from %d)", si.State.LastSeq, firstStream, ci.AckFloor.Stream, firstAck)
+	})
+}
+
+// ---- the audit ---------------------------------------------------------------
+
+type audit struct {
+	storedOrders    int            // orders.created messages in the stream
+	published       int            // distinct order ids among them
+	processed       int            // of those, ids with a key in the bucket
+	deadLettered    int            // orders.deadletter messages
+	deadOrders      int            // published orders among the dead letters
+	lost            int            // published, neither processed nor dead-lettered
+	unknownKeys     int            // bucket keys of no published order
+	kvWrites        uint64         // writes the bucket's stream took (its last sequence)
+	kvKeys          uint64         // keys in the bucket
+	deliveries      uint64         // durable consumer: deliveries (consumer sequence)
+	redelivered     int64          // deliveries - published
+	numPending      uint64         // durable consumer at audit time
+	numAckPending   int            //
+	byInstance      map[string]int // processed orders by consumer instance (KV values)
+	metrics         map[string]float64
+	scrapedPods     string
+	lostExamples    []string
+	unknownExamples []string
+}
+
+func runAudit(t *testing.T, js natsjs.JetStream) audit {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var a audit
+
+	s, err := js.Stream(ctx, streamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := s.Info(ctx, natsjs.WithSubjectFilter("orders.>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.storedOrders = int(si.State.Subjects[orderSubject])
+	a.deadLettered = int(si.State.Subjects[deadSubject])
+	t.Logf("stream %s: %d messages, subjects %v", streamName, si.State.Msgs, si.State.Subjects)
+
+	// Every stored orders.created message is one acknowledged publish.
+	published := map[string]bool{}
+	read(t, ctx, s, orderSubject, a.storedOrders, func(m natsjs.Msg) {
+		id := m.Headers().Get("Nats-Msg-Id")
+		var o struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(m.Data(), &o); err == nil && o.ID != "" {
+			if id != "" && id != o.ID {
+				t.Errorf("message id %q but order id %q", id, o.ID)
+			}
+			id = o.ID
+		}
+		published[id] = true
+	})
+	a.published = len(published)
+
+	dead := map[string]bool{}
+	read(t, ctx, s, deadSubject, a.deadLettered, func(m natsjs.Msg) {
+		var o struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(m.Data(), &o) == nil && published[o.ID] {
+			dead[o.ID] = true
+		}
+	})
+	a.deadOrders = len(dead)
+
+	// The bucket's own stream: one message per processed order, the
+	// consumer instance in its value. Its last sequence counts every write.
+	kvs, err := js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ki, err := kvs.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.kvKeys, a.kvWrites = ki.State.Msgs, ki.State.LastSeq
+	a.byInstance = map[string]int{}
+	keys := map[string]bool{}
+	read(t, ctx, kvs, "$KV."+bucket+".>", int(ki.State.Msgs), func(m natsjs.Msg) {
+		if op := m.Headers().Get("KV-Operation"); op != "" {
+			return // DEL or PURGE: the consumers never do that
+		}
+		key := strings.TrimPrefix(m.Subject(), "$KV."+bucket+".")
+		keys[key] = true
+		var r struct {
+			ProcessedBy string `json:"processed_by"`
+		}
+		_ = json.Unmarshal(m.Data(), &r)
+		a.byInstance[r.ProcessedBy]++
+	})
+	for id := range published {
+		switch {
+		case keys[id]:
+			a.processed++
+		case dead[id]:
+		default:
+			a.lost++
+			if len(a.lostExamples) < 10 {
+				a.lostExamples = append(a.lostExamples, id)
+			}
+		}
+	}
+	for k := range keys {
+		if !published[k] {
+			a.unknownKeys++
+			if len(a.unknownExamples) < 10 {
+				a.unknownExamples = append(a.unknownExamples, k)
+			}
+		}
+	}
+
+	c, err := s.Consumer(ctx, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.deliveries = ci.Delivered.Consumer
+	a.redelivered = int64(ci.Delivered.Consumer) - int64(a.storedOrders)
+	a.numPending, a.numAckPending = ci.NumPending, ci.NumAckPending
+	return a
+}
+
+// read delivers the want messages of subject in s to fn, through an
+// ordered consumer.
+func read(t *testing.T, ctx context.Context, s natsjs.Stream, subject string, want int, fn func(natsjs.Msg)) {
+	t.Helper()
+	if want == 0 {
+		return
+	}
+	c, err := s.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for got < want {
+		batch, err := c.Fetch(1000, natsjs.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatalf("read %s: %v", subject, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			fn(m)
+			n++
+		}
+		if batch.Error() != nil && n == 0 {
+			t.Fatalf("read %s after %d of %d: %v", subject, got, want, batch.Error())
+		}
+		if n == 0 {
+			t.Fatalf("read %s: stopped after %d of %d messages", subject, got, want)
+		}
+		got += n
+	}
+}
+
+func (a audit) table(steps []stepTime) string {
+	var b strings.Builder
+	row := func(k string, v any, src string) { fmt.Fprintf(&b, "  %-22s %10v   %s\n", k, v, src) }
+	fmt.Fprintf(&b, "\n==== e2e audit (from NATS unless marked) ====\n")
+	row("published", a.published, fmt.Sprintf("distinct order ids among the %d %s messages in stream %s (each one an acknowledged, de-duplicated publish)", a.storedOrders, orderSubject, streamName))
+	row("processed", a.processed, fmt.Sprintf("published orders with a key in KV %s", bucket))
+	row("processed twice", int64(a.kvWrites)-int64(a.kvKeys), fmt.Sprintf("writes to KV %s (its stream's last seq %d) minus keys (%d): a second effect would be a second write", bucket, a.kvWrites, a.kvKeys))
+	row("redelivered", a.redelivered, fmt.Sprintf("durable %s: %d deliveries minus %d stored orders", durable, a.deliveries, a.storedOrders))
+	row("duplicates skipped", a.metrics["consumer orders_duplicates_skipped_total"], "consumers' orders_duplicates_skipped_total, summed over every pod's last scrape (metrics, not NATS)")
+	row("dead-lettered", a.deadLettered, fmt.Sprintf("%s messages in stream %s (%d of them published orders)", deadSubject, streamName, a.deadOrders))
+	row("lost", a.lost, "published, neither in the KV nor dead-lettered")
+	row("unknown KV keys", a.unknownKeys, "keys of no published order")
+	row("pending at the end", fmt.Sprintf("%d/%d", a.numPending, a.numAckPending), "num_pending/num_ack_pending of the durable consumer")
+	fmt.Fprintf(&b, "\n  processed by consumer instance (KV values):\n")
+	inst := make([]string, 0, len(a.byInstance))
+	for k := range a.byInstance {
+		inst = append(inst, k)
+	}
+	sort.Strings(inst)
+	for _, k := range inst {
+		fmt.Fprintf(&b, "    %-48s %8d\n", k, a.byInstance[k])
+	}
+	fmt.Fprintf(&b, "\n  pods' own counters (last scrape of %s, every %s; pods that vanished may miss their last seconds):\n", a.scrapedPods, scrapeEvery)
+	mk := make([]string, 0, len(a.metrics))
+	for k := range a.metrics {
+		mk = append(mk, k)
+	}
+	sort.Strings(mk)
+	for _, k := range mk {
+		fmt.Fprintf(&b, "    %-48s %8.0f\n", k, a.metrics[k])
+	}
+	fmt.Fprintf(&b, "\n  step timings:\n")
+	for _, s := range steps {
+		fmt.Fprintf(&b, "    %-55s %8s\n", s.name, s.took)
+	}
+	return b.String()
+}
+
+func (a audit) check(t *testing.T) {
+	t.Helper()
+	if a.published == 0 {
+		t.Error("nothing was published")
+	}
+	if a.storedOrders != a.published {
+		t.Errorf("%d stored orders but %d distinct ids: an order was stored twice", a.storedOrders, a.published)
+	}
+	if a.lost != 0 {
+		t.Errorf("%d orders lost, e.g. %v", a.lost, a.lostExamples)
+	}
+	if a.unknownKeys != 0 {
+		t.Errorf("%d processed orders were never published, e.g. %v", a.unknownKeys, a.unknownExamples)
+	}
+	if a.kvWrites != a.kvKeys {
+		t.Errorf("KV %s took %d writes for %d keys: some order had a second effect", bucket, a.kvWrites, a.kvKeys)
+	}
+	if a.numPending != 0 || a.numAckPending != 0 {
+		t.Errorf("durable consumer not drained: %d pending, %d ack pending", a.numPending, a.numAckPending)
+	}
+}
