@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,12 +229,13 @@ type scraper struct {
 	last map[string]map[string]float64 // pod UID -> metrics
 	comp map[string]string             // pod UID -> component
 	name map[string]string             // pod UID -> name
+	at   map[string]time.Time          // pod UID -> last successful scrape
 	stop chan struct{}
 	done chan struct{}
 }
 
 func startScraper(e env, every time.Duration) *scraper {
-	s := &scraper{e: e, last: map[string]map[string]float64{}, comp: map[string]string{}, name: map[string]string{},
+	s := &scraper{e: e, last: map[string]map[string]float64{}, comp: map[string]string{}, name: map[string]string{}, at: map[string]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -252,12 +254,12 @@ func startScraper(e env, every time.Duration) *scraper {
 func (s *scraper) scrapeOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	var wg sync.WaitGroup
 	for _, comp := range []string{"producer", "consumer"} {
 		pods, err := s.e.pods(ctx, comp)
 		if err != nil {
 			continue
 		}
-		var wg sync.WaitGroup
 		for _, p := range pods {
 			wg.Add(1)
 			go func() {
@@ -267,12 +269,12 @@ func (s *scraper) scrapeOnce() {
 					return
 				}
 				s.mu.Lock()
-				s.last[p.UID], s.comp[p.UID], s.name[p.UID] = m, comp, p.Name
+				s.last[p.UID], s.comp[p.UID], s.name[p.UID], s.at[p.UID] = m, comp, p.Name, time.Now()
 				s.mu.Unlock()
 			}()
 		}
-		wg.Wait()
 	}
+	wg.Wait()
 }
 
 // sum adds metric over every pod of component ever scraped.
@@ -286,6 +288,22 @@ func (s *scraper) sum(component, metric string) float64 {
 		}
 	}
 	return v
+}
+
+// perPod describes each pod's last scrape: its main counter and when.
+func (s *scraper) perPod() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for uid, m := range s.last {
+		metric := "orders_processed_total"
+		if s.comp[uid] == "producer" {
+			metric = "orders_published_total"
+		}
+		out = append(out, fmt.Sprintf("%-40s %-24s %8.0f  last scraped %s", s.name[uid], metric, m[metric], s.at[uid].Format("15:04:05.0")))
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (s *scraper) pods(component string) int {

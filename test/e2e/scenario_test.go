@@ -25,7 +25,7 @@ const (
 	bucket       = "orders-processed"
 	stepTimeout  = 5 * time.Minute
 	flowTimeout  = 60 * time.Second
-	scrapeEvery  = 2 * time.Second
+	scrapeEvery  = time.Second
 	drainTimeout = 5 * time.Minute
 	helmTimeout  = "5m"
 )
@@ -37,6 +37,7 @@ type stepTime struct {
 
 func TestScenario(t *testing.T) {
 	e := loadEnv(t)
+	helmTimeout := getenv("E2E_HELM_TIMEOUT", "5m")
 	ctx := context.Background()
 	var steps []stepTime
 	step := func(name string, fn func()) {
@@ -171,7 +172,9 @@ func TestScenario(t *testing.T) {
 
 	// 6. one consumer, producer stopped, nothing pending.
 	step("6 consumers to 1, producer to 0, drain", func() {
+		scr.scrapeOnce()
 		e.mustKC(t, ctx, "scale", consumerDeploy, "--replicas=1")
+		scr.scrapeOnce()
 		e.mustKC(t, ctx, "scale", producerDeploy, "--replicas=0")
 		eventually(t, "producer pods gone, one consumer left", stepTimeout, 2*time.Second, func() (bool, string) {
 			prod, err1 := e.pods(ctx, "producer")
@@ -209,6 +212,7 @@ func TestScenario(t *testing.T) {
 		"consumer orders_failed_total":             scr.sum("consumer", "orders_failed_total"),
 	}
 	a.scrapedPods = fmt.Sprintf("%d producer and %d consumer pods", scr.pods("producer"), scr.pods("consumer"))
+	a.perPod = scr.perPod()
 	report := a.table(steps)
 	fmt.Print(report)
 	if err := os.WriteFile(filepath.Join(e.artifacts, "report.txt"), []byte(report), 0o644); err != nil {
@@ -327,6 +331,7 @@ func waitFlowing(t *testing.T, js natsjs.JetStream, when string) {
 
 type audit struct {
 	storedOrders    int            // orders.created messages in the stream
+	firstAt, lastAt time.Time      // stream timestamps of the first and last order
 	published       int            // distinct order ids among them
 	processed       int            // of those, ids with a key in the bucket
 	deadLettered    int            // orders.deadletter messages
@@ -341,6 +346,7 @@ type audit struct {
 	numAckPending   int            //
 	byInstance      map[string]int // processed orders by consumer instance (KV values)
 	metrics         map[string]float64
+	perPod          []string
 	scrapedPods     string
 	lostExamples    []string
 	unknownExamples []string
@@ -378,6 +384,14 @@ func runAudit(t *testing.T, js natsjs.JetStream) audit {
 			id = o.ID
 		}
 		published[id] = true
+		if meta, err := m.Metadata(); err == nil {
+			if a.firstAt.IsZero() || meta.Timestamp.Before(a.firstAt) {
+				a.firstAt = meta.Timestamp
+			}
+			if meta.Timestamp.After(a.lastAt) {
+				a.lastAt = meta.Timestamp
+			}
+		}
 	})
 	a.published = len(published)
 
@@ -489,6 +503,9 @@ func (a audit) table(steps []stepTime) string {
 	row := func(k string, v any, src string) { fmt.Fprintf(&b, "  %-22s %10v   %s\n", k, v, src) }
 	fmt.Fprintf(&b, "\n==== e2e audit (from NATS unless marked) ====\n")
 	row("published", a.published, fmt.Sprintf("distinct order ids among the %d %s messages in stream %s (each one an acknowledged, de-duplicated publish)", a.storedOrders, orderSubject, streamName))
+	if span := a.lastAt.Sub(a.firstAt); span > 0 {
+		row("publishing span", span.Round(100*time.Millisecond), fmt.Sprintf("first to last stored order, NATS outage included: %.0f orders/s on average", float64(a.storedOrders)/span.Seconds()))
+	}
 	row("processed", a.processed, fmt.Sprintf("published orders with a key in KV %s", bucket))
 	row("processed twice", int64(a.kvWrites)-int64(a.kvKeys), fmt.Sprintf("writes to KV %s (its stream's last seq %d) minus keys (%d): a second effect would be a second write", bucket, a.kvWrites, a.kvKeys))
 	row("redelivered", a.redelivered, fmt.Sprintf("durable %s: %d deliveries minus %d stored orders", durable, a.deliveries, a.storedOrders))
@@ -514,6 +531,9 @@ func (a audit) table(steps []stepTime) string {
 	sort.Strings(mk)
 	for _, k := range mk {
 		fmt.Fprintf(&b, "    %-48s %8.0f\n", k, a.metrics[k])
+	}
+	for _, l := range a.perPod {
+		fmt.Fprintf(&b, "      %s\n", l)
 	}
 	fmt.Fprintf(&b, "\n  step timings:\n")
 	for _, s := range steps {
