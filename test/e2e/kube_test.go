@@ -116,7 +116,9 @@ type pod struct {
 }
 
 func (e env) pods(ctx context.Context, component string) ([]pod, error) {
-	out, err := e.kc(ctx, "get", "pods", "-o", "json", "-l",
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := e.kc(ctx, "--request-timeout=10s", "get", "pods", "-o", "json", "-l",
 		"app.kubernetes.io/instance="+e.release+",app.kubernetes.io/component="+component)
 	if err != nil {
 		return nil, err
@@ -198,7 +200,9 @@ var sample = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)
 
 // metrics returns each metric of pod summed over its labels.
 func (e env) metrics(ctx context.Context, podName string) (map[string]float64, error) {
-	out, err := run(ctx, e.kubectl, "get", "--raw",
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := run(ctx, e.kubectl, "--request-timeout=5s", "get", "--raw",
 		fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:8080/proxy/metrics", e.namespace, podName))
 	if err != nil {
 		return nil, err
@@ -224,23 +228,26 @@ func (e env) metrics(ctx context.Context, podName string) (map[string]float64, e
 // seen, so counters of pods that are gone still add up (to their last
 // scrape, at most one interval before the pod went away).
 type scraper struct {
-	e    env
-	mu   sync.Mutex
-	last map[string]map[string]float64 // pod UID -> metrics
-	comp map[string]string             // pod UID -> component
-	name map[string]string             // pod UID -> name
-	at   map[string]time.Time          // pod UID -> last successful scrape
-	stop chan struct{}
-	done chan struct{}
+	e        env
+	mu       sync.Mutex
+	last     map[string]map[string]float64 // pod UID -> metrics
+	comp     map[string]string             // pod UID -> component
+	name     map[string]string             // pod UID -> name
+	at       map[string]time.Time          // pod UID -> last successful scrape
+	errs     map[string]string             // pod UID -> last failed scrape, if after the last success
+	listErr  string                        // the last failed listing of pods
+	inflight map[string]bool               // pod UID -> a scrape is running
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 func startScraper(e env, every time.Duration) *scraper {
-	s := &scraper{e: e, last: map[string]map[string]float64{}, comp: map[string]string{}, name: map[string]string{}, at: map[string]time.Time{},
+	s := &scraper{e: e, last: map[string]map[string]float64{}, comp: map[string]string{}, name: map[string]string{}, at: map[string]time.Time{}, errs: map[string]string{}, inflight: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		for {
-			s.scrapeOnce()
+			s.scrapeAsync()
 			select {
 			case <-s.stop:
 				return
@@ -251,30 +258,58 @@ func startScraper(e env, every time.Duration) *scraper {
 	return s
 }
 
-func (s *scraper) scrapeOnce() {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+// scrapeOnce scrapes every pod whose previous scrape is done, and waits for
+// them. A terminating pod can hold a scrape for its full timeout; the loop
+// uses scrapeAsync so such a pod does not stall the others.
+func (s *scraper) scrapeOnce() { s.scrape(true) }
+
+func (s *scraper) scrapeAsync() { s.scrape(false) }
+
+func (s *scraper) scrape(wait bool) {
+	ctx := context.Background()
 	var wg sync.WaitGroup
 	for _, comp := range []string{"producer", "consumer"} {
 		pods, err := s.e.pods(ctx, comp)
 		if err != nil {
+			s.mu.Lock()
+			s.listErr = time.Now().Format("15:04:05.0") + " " + err.Error()
+			s.mu.Unlock()
 			continue
 		}
 		for _, p := range pods {
+			s.mu.Lock()
+			busy := s.inflight[p.UID]
+			s.inflight[p.UID] = true
+			s.mu.Unlock()
+			if busy {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				m, err := s.e.metrics(ctx, p.Name)
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				delete(s.inflight, p.UID)
 				if err != nil {
+					msg := err.Error()
+					if i := strings.LastIndex(msg, "/proxy/metrics: "); i >= 0 {
+						msg = msg[i+len("/proxy/metrics: "):]
+					}
+					if len(msg) > 90 {
+						msg = msg[:90] + "…"
+					}
+					s.errs[p.UID] = time.Now().Format("15:04:05.0") + " " + msg
 					return
 				}
-				s.mu.Lock()
+				delete(s.errs, p.UID)
 				s.last[p.UID], s.comp[p.UID], s.name[p.UID], s.at[p.UID] = m, comp, p.Name, time.Now()
-				s.mu.Unlock()
 			}()
 		}
 	}
-	wg.Wait()
+	if wait {
+		wg.Wait()
+	}
 }
 
 // sum adds metric over every pod of component ever scraped.
@@ -300,9 +335,16 @@ func (s *scraper) perPod() []string {
 		if s.comp[uid] == "producer" {
 			metric = "orders_published_total"
 		}
-		out = append(out, fmt.Sprintf("%-40s %-24s %8.0f  last scraped %s", s.name[uid], metric, m[metric], s.at[uid].Format("15:04:05.0")))
+		line := fmt.Sprintf("%-40s %-24s %8.0f  last scraped %s", s.name[uid], metric, m[metric], s.at[uid].Format("15:04:05.0"))
+		if e := s.errs[uid]; e != "" {
+			line += "; then failed: " + e
+		}
+		out = append(out, line)
 	}
 	sort.Strings(out)
+	if s.listErr != "" {
+		out = append(out, "last failed pod listing: "+s.listErr)
+	}
 	return out
 }
 

@@ -171,7 +171,7 @@ func TestScenario(t *testing.T) {
 	})
 
 	// 6. one consumer, producer stopped, nothing pending.
-	step("6 consumers to 1, producer to 0, drain", func() {
+	step("6 consumers to 1, producer to 0, their pods gone", func() {
 		scr.scrapeOnce()
 		e.mustKC(t, ctx, "scale", consumerDeploy, "--replicas=1")
 		scr.scrapeOnce()
@@ -184,6 +184,8 @@ func TestScenario(t *testing.T) {
 			}
 			return len(prod) == 0 && len(cons) == 1, fmt.Sprintf("%d producer pods, %d consumer pods", len(prod), len(cons))
 		})
+	})
+	step("6 drain: num_pending 0, num_ack_pending 0", func() {
 		cons, err := conn.js.Consumer(ctx, streamName, durable)
 		if err != nil {
 			t.Fatal(err)
