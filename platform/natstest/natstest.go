@@ -68,3 +68,16 @@ func (s *Server) Connect(t testing.TB, opts ...nats.Option) *nats.Conn {
 	t.Cleanup(nc.Close)
 	return nc
 }
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for a
+// server a test starts as a separate process (the nats-server binary, a
+// service's HTTP_ADDR) and so cannot ask for port 0.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/distsys-go/orders/platform/natstest"
 )
 
 // chartManaged are the variables the chart sets from its own keys (not from
@@ -132,13 +133,13 @@ func localNATSConfig(t *testing.T, objs []obj, secretEnv map[string]string) nats
 	t.Helper()
 	conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
 	dir := t.TempDir()
-	nc := natsConfig{path: filepath.Join(dir, "nats.conf"), clientPort: freePort(t), http: freePort(t)}
+	nc := natsConfig{path: filepath.Join(dir, "nats.conf"), clientPort: natstest.FreePort(t), http: natstest.FreePort(t)}
 	rewrites := []struct{ re, repl string }{
 		{`(?m)^(\s*)store_dir: .*$`, `${1}store_dir: "` + filepath.Join(dir, "js") + `"`},
 		{`(?m)^(\s*)pid_file: .*$`, `${1}pid_file: "` + filepath.Join(dir, "nats.pid") + `"`},
 		{`(?m)^(\s*)port: 4222$`, fmt.Sprintf("${1}port: %d", nc.clientPort)},
 		{`(?m)^(\s*)http_port: 8222$`, fmt.Sprintf("${1}http_port: %d", nc.http)},
-		{`(?m)^(\s*)port: 6222$`, fmt.Sprintf("${1}port: %d", freePort(t))},
+		{`(?m)^(\s*)port: 6222$`, fmt.Sprintf("${1}port: %d", natstest.FreePort(t))},
 	}
 	for _, r := range rewrites {
 		re := regexp.MustCompile(r.re)
@@ -231,7 +232,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			localEnv := func(key string) ([]string, string) {
 				kind, nm, _ := strings.Cut(key, "/")
 				env, order := containerEnv(t, containers(mustFind(t, objs, kind, nm))[0])
-				httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+				httpAddr := fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(t))
 				var out []string
 				for _, n := range order {
 					v := env[n]
@@ -374,14 +375,4 @@ func waitHTTP(t *testing.T, url string, within time.Duration, p *proc) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

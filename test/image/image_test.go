@@ -14,7 +14,6 @@ package image
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distsys-go/orders/platform/natstest"
 )
 
 // maxImageBytes is a regression bound; the goal is 12 MB, the
@@ -70,20 +71,10 @@ func repoBin(t *testing.T, name string) string {
 	return p
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func TestImagesRunHardened(t *testing.T) {
 	prefix, tag := env(t, "ORDERS_IMAGE_PREFIX"), env(t, "ORDERS_IMAGE_TAG")
 
-	natsPort := freePort(t)
+	natsPort := natstest.FreePort(t)
 	nats := exec.Command(repoBin(t, "nats-server"), "--jetstream", "--store_dir", t.TempDir(),
 		"--addr", "127.0.0.1", "--port", strconv.Itoa(natsPort))
 	var natsOut bytes.Buffer
@@ -108,7 +99,7 @@ func TestImagesRunHardened(t *testing.T) {
 				t.Errorf("%s is %d bytes, over the %d bound", image, size, maxImageBytes)
 			}
 
-			httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			httpAddr := fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(t))
 			name := fmt.Sprintf("orders-imagetest-%s-%d", side, os.Getpid())
 			id := mustEngine(t, "run", "-d", "--name", name, "--pull=never", "--network=host",
 				"--user", "65532:65532", "--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges",
