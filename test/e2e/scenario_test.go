@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -334,6 +335,7 @@ func waitFlowing(t *testing.T, js natsjs.JetStream, when string) {
 type audit struct {
 	storedOrders    int            // orders.created messages in the stream
 	firstAt, lastAt time.Time      // stream timestamps of the first and last order
+	storedAt        []time.Time    // stream timestamps of every order
 	published       int            // distinct order ids among them
 	processed       int            // of those, ids with a key in the bucket
 	deadLettered    int            // orders.deadletter messages
@@ -393,6 +395,7 @@ func runAudit(t *testing.T, js natsjs.JetStream) audit {
 			if meta.Timestamp.After(a.lastAt) {
 				a.lastAt = meta.Timestamp
 			}
+			a.storedAt = append(a.storedAt, meta.Timestamp)
 		}
 	})
 	a.published = len(published)
@@ -500,6 +503,21 @@ func read(t *testing.T, ctx context.Context, s natsjs.Stream, subject string, wa
 	}
 }
 
+// publishGaps returns the longest pause between consecutive stored orders
+// and the sum of the pauses longer than over: the time nothing could be
+// published (NATS restarting), which the mean rate should not count.
+func (a audit) publishGaps(over time.Duration) (longest, paused time.Duration) {
+	at := slices.SortedFunc(slices.Values(a.storedAt), time.Time.Compare)
+	for i := 1; i < len(at); i++ {
+		gap := at[i].Sub(at[i-1])
+		longest = max(longest, gap)
+		if gap > over {
+			paused += gap
+		}
+	}
+	return longest, paused
+}
+
 func (a audit) table(steps []stepTime) string {
 	var b strings.Builder
 	row := func(k string, v any, src string) { fmt.Fprintf(&b, "  %-22s %10v   %s\n", k, v, src) }
@@ -507,6 +525,10 @@ func (a audit) table(steps []stepTime) string {
 	row("published", a.published, fmt.Sprintf("distinct order ids among the %d %s messages in stream %s (each one an acknowledged, de-duplicated publish)", a.storedOrders, orderSubject, streamName))
 	if span := a.lastAt.Sub(a.firstAt); span > 0 {
 		row("publishing span", span.Round(100*time.Millisecond), fmt.Sprintf("first to last stored order, NATS outage included: %.0f orders/s on average", float64(a.storedOrders)/span.Seconds()))
+		longest, paused := a.publishGaps(time.Second)
+		if steady := span - paused; steady > 0 {
+			row("publishing rate", fmt.Sprintf("%.0f/s", float64(a.storedOrders)/steady.Seconds()), fmt.Sprintf("over the span minus every gap over 1s between stored orders (%v in all, longest %v)", paused.Round(100*time.Millisecond), longest.Round(100*time.Millisecond)))
+		}
 	}
 	row("processed", a.processed, fmt.Sprintf("published orders with a key in KV %s", bucket))
 	row("processed twice", int64(a.kvWrites)-int64(a.kvKeys), fmt.Sprintf("writes to KV %s (its stream's last seq %d) minus keys (%d): a second effect would be a second write", bucket, a.kvWrites, a.kvKeys))
