@@ -30,6 +30,7 @@ func matrix() []matrixCase {
 			if got := get(sts, "spec", "replicas"); got != float64(1) {
 				t.Errorf("NATS replicas = %v, want 1", got)
 			}
+			wantLameDuck(t, objs, false)
 			if got := get(mustFind(t, objs, "Deployment", name("consumer")), "spec", "replicas"); got != float64(2) {
 				t.Errorf("consumer replicas = %v, want 2 (set while no autoscaler runs)", got)
 			}
@@ -59,6 +60,7 @@ func matrix() []matrixCase {
 			}
 		}},
 		{name: "3-node cluster", sets: []string{"nats.cluster.enabled=true"}, check: func(t *testing.T, objs []obj) {
+			wantLameDuck(t, objs, true)
 			sts := mustFind(t, objs, "StatefulSet", name("nats"))
 			if get(sts, "spec", "replicas") != float64(3) || str(sts, "spec", "podManagementPolicy") != "Parallel" {
 				t.Errorf("NATS cluster: replicas %v, podManagementPolicy %v", get(sts, "spec", "replicas"), get(sts, "spec", "podManagementPolicy"))
@@ -146,6 +148,9 @@ func matrix() []matrixCase {
 			if get(np, "spec", "ingress", "1", "ports", "0", "port") != "monitor" {
 				t.Errorf("extra monitoring peers not limited to the monitor port: %v", get(np, "spec", "ingress", "1"))
 			}
+		}},
+		{name: "lame duck overridden", sets: []string{"nats.cluster.enabled=true", "nats.lameDuck.enabled=false"}, check: func(t *testing.T, objs []obj) {
+			wantLameDuck(t, objs, false)
 		}},
 		{name: "core delivery", sets: []string{"common.deliveryMode=core"}, check: func(t *testing.T, objs []obj) {
 			env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("consumer")))[0])
@@ -297,6 +302,16 @@ func checkPod(t *testing.T, o obj) {
 	}
 }
 
+// wantLameDuck asserts whether the NATS pods enter lame-duck mode (the
+// preStop hook) on termination.
+func wantLameDuck(t *testing.T, objs []obj, want bool) {
+	t.Helper()
+	c := containers(mustFind(t, objs, "StatefulSet", name("nats")))[0]
+	if got := get(c, "lifecycle", "preStop") != nil; got != want {
+		t.Errorf("NATS lame-duck preStop rendered: %v, want %v", got, want)
+	}
+}
+
 // checkNATS asserts the lame-duck shutdown and the official chart's probes.
 func checkNATS(t *testing.T, objs []obj) {
 	t.Helper()
@@ -318,16 +333,23 @@ func checkNATS(t *testing.T, objs []obj) {
 		t.Fatalf("nats.conf has no %s:\n%s", key, conf)
 		return 0
 	}
-	ldm := seconds("lame_duck_grace_period") + seconds("lame_duck_duration")
-	if tg := get(podSpec(sts), "terminationGracePeriodSeconds").(float64); int(tg) < ldm+10 {
-		t.Errorf("NATS terminationGracePeriodSeconds %v < lame-duck %ds + 10s margin", tg, ldm)
-	}
+	// Lame duck is on with a cluster and off for a single server unless a
+	// case overrides it; either way the kubelet must not kill the server
+	// before it is done.
 	c := containers(sts)[0]
-	if got := fmt.Sprint(get(c, "lifecycle", "preStop", "exec", "command")); got != "[nats-server --signal ldm=/var/run/nats/nats.pid]" {
-		t.Errorf("NATS preStop = %s", got)
-	}
-	if !strings.Contains(conf, `pid_file: "/var/run/nats/nats.pid"`) {
-		t.Error("nats.conf writes no pid file where preStop signals it")
+	tg := int(get(podSpec(sts), "terminationGracePeriodSeconds").(float64))
+	if preStop := get(c, "lifecycle", "preStop"); preStop != nil {
+		if got := fmt.Sprint(get(preStop, "exec", "command")); got != "[nats-server --signal ldm=/var/run/nats/nats.pid]" {
+			t.Errorf("NATS preStop = %s", got)
+		}
+		if !strings.Contains(conf, `pid_file: "/var/run/nats/nats.pid"`) {
+			t.Error("nats.conf writes no pid file where preStop signals it")
+		}
+		if ldm := seconds("lame_duck_grace_period") + seconds("lame_duck_duration"); tg < ldm+10 {
+			t.Errorf("NATS terminationGracePeriodSeconds %d < lame-duck %ds + 10s margin", tg, ldm)
+		}
+	} else if tg < 10 {
+		t.Errorf("NATS terminationGracePeriodSeconds %d: under 10s for JetStream to flush", tg)
 	}
 	probes := map[string]string{"livenessProbe": "/healthz?js-enabled-only=true", "readinessProbe": "/healthz?js-server-only=true", "startupProbe": "/healthz"}
 	for p, path := range probes {

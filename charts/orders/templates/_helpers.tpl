@@ -170,3 +170,11 @@ checksum/nats-auth: {{ include (print .Template.BasePath "/nats-auth-secret.yaml
 {{- define "orders.terminationGrace" -}}
 {{- add .Values.common.shutdownGraceSeconds .Values.common.terminationGraceMarginSeconds }}
 {{- end }}
+
+{{/* "true" when NATS pods go through lame-duck mode on termination:
+nats.lameDuck.enabled, or when that is null, whether NATS is a cluster. */}}
+{{- define "orders.natsLameDuck" -}}
+{{- $ldm := .Values.nats.lameDuck.enabled }}
+{{- if kindIs "invalid" $ldm }}{{ $ldm = .Values.nats.cluster.enabled }}{{ end }}
+{{- if $ldm }}true{{ end }}
+{{- end }}
