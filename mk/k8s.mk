@@ -59,8 +59,12 @@ IMAGE_TAG     ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/
 VERSION       ?= $(IMAGE_TAG)
 GO_IMAGE      ?= golang:1.26
 RUNTIME_IMAGE ?= gcr.io/distroless/static-debian12:nonroot
-CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
+# Detected once per make run (a recursive variable would ask `docker info`
+# again for every recipe line, as it is exported below).
+ifeq ($(origin CONTAINER_ENGINE),undefined)
+CONTAINER_ENGINE := $(shell if docker info >/dev/null 2>&1; then echo docker; \
 	elif command -v podman >/dev/null 2>&1; then echo podman; fi)
+endif
 # podman: the runtime the cluster README asks for, when it is there.
 PODMAN := podman $(if $(wildcard /usr/sbin/runc),--runtime /usr/sbin/runc)
 ENGINE  = $(if $(filter podman,$(CONTAINER_ENGINE)),$(PODMAN),$(CONTAINER_ENGINE))
