@@ -16,14 +16,28 @@ import (
 // were printed.
 var ErrHelp = errors.New("help requested")
 
+// Validator is a spec that checks its own values once they are loaded, so
+// a value that parses but cannot work (a negative size, an empty URL)
+// stops the service before it starts anything. The error names the
+// variable.
+type Validator interface {
+	Validate() error
+}
+
+// Check is a rule across several specs (a subject the stream must
+// capture, a limit one spec must keep below another's). Pass it to Load
+// among the specs: it runs after every spec loaded and validated.
+type Check func() error
+
 // Load fills each spec from the environment. A service's settings are
 // several specs (its own, the NATS connection's, the HTTP listener's, …)
 // so that each platform package owns the variables it reads.
 //
 // With -h or --help in args it prints every variable, with its type,
 // default and description, to out and returns ErrHelp. Any other argument
-// is an error: settings come only from the environment. The error of a bad
-// value names the variable.
+// is an error: settings come only from the environment. A spec that is a
+// Validator is validated once loaded; Checks among the specs run last.
+// The error of a bad value names the variable.
 func Load(args []string, out io.Writer, specs ...any) error {
 	fs := flag.NewFlagSet("service", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -39,8 +53,23 @@ func Load(args []string, out io.Writer, specs ...any) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: settings come from environment variables only (see -h)", fs.Arg(0))
 	}
+	var checks []Check
 	for _, spec := range specs {
+		if c, ok := spec.(Check); ok {
+			checks = append(checks, c)
+			continue
+		}
 		if err := envconfig.Process("", spec); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if v, ok := spec.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return fmt.Errorf("config: %w", err)
+			}
+		}
+	}
+	for _, c := range checks {
+		if err := c(); err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
 	}
@@ -54,6 +83,9 @@ func PrintUsage(out io.Writer, specs ...any) error {
 	tw := tabwriter.NewWriter(out, 1, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tTYPE\tDEFAULT\tDESCRIPTION")
 	for _, spec := range specs {
+		if _, ok := spec.(Check); ok {
+			continue
+		}
 		if err := envconfig.Usagef("", spec, tw, rowFormat); err != nil {
 			return fmt.Errorf("print usage: %w", err)
 		}

@@ -3,6 +3,7 @@ package config_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,13 @@ type spec struct {
 
 type other struct {
 	Count int `envconfig:"TEST_COUNT" default:"3" desc:"the count"`
+}
+
+func (o *other) Validate() error {
+	if o.Count < 0 {
+		return fmt.Errorf("TEST_COUNT=%d: must not be negative", o.Count)
+	}
+	return nil
 }
 
 func TestLoad(t *testing.T) {
@@ -36,6 +44,8 @@ func TestLoad(t *testing.T) {
 		{name: "long help", args: []string{"--help"}, wantHelp: true},
 		{name: "unknown flag", args: []string{"-port=1"}, wantErr: "environment variables only"},
 		{name: "positional argument", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
+		{name: "value that parses but is invalid", env: map[string]string{"TEST_COUNT": "-1"}, wantErr: "config: TEST_COUNT=-1: must not be negative"},
+		{name: "check across specs", env: map[string]string{"TEST_COUNT": "9"}, wantErr: "config: TEST_COUNT=9 exceeds TEST_URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,7 +55,13 @@ func TestLoad(t *testing.T) {
 			var s spec
 			var o other
 			var out bytes.Buffer
-			err := config.Load(tc.args, &out, &s, &o)
+			check := config.Check(func() error {
+				if o.Count > len(s.URL) {
+					return fmt.Errorf("TEST_COUNT=%d exceeds TEST_URL's length", o.Count)
+				}
+				return nil
+			})
+			err := config.Load(tc.args, &out, &s, &o, check)
 			switch {
 			case tc.wantHelp:
 				if !errors.Is(err, config.ErrHelp) {

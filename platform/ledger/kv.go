@@ -8,6 +8,8 @@ import (
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/messaging"
 )
 
 // Config is the ledger's part of the consumer's environment.
@@ -17,6 +19,20 @@ type Config struct {
 	// can be redelivered and must still be recognised.
 	TTL      time.Duration `envconfig:"DEDUP_TTL" default:"168h" desc:"how long a processed order is remembered; keep it >= STREAM_MAX_AGE"`
 	Replicas int           `envconfig:"DEDUP_REPLICAS" default:"1" desc:"bucket replicas (1, or 3 on a 3-node NATS cluster)"`
+}
+
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	if err := messaging.CheckName(c.Bucket); err != nil {
+		return fmt.Errorf("DEDUP_BUCKET=%q: %w", c.Bucket, err)
+	}
+	if c.TTL < 0 {
+		return fmt.Errorf("DEDUP_TTL=%s: must not be negative (0 keeps records forever)", c.TTL)
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		return fmt.Errorf("DEDUP_REPLICAS=%d: want 1 to 5", c.Replicas)
+	}
+	return nil
 }
 
 // KV is the Ledger kept in a JetStream key-value bucket, shared by every

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,6 +22,19 @@ type Config struct {
 	Password string `envconfig:"NATS_PASSWORD" desc:"NATS password for NATS_USER"`
 	// ReconnectWait is also the pause between failed first connects.
 	ReconnectWait time.Duration `envconfig:"NATS_RECONNECT_WAIT" default:"1s" desc:"pause between reconnect attempts"`
+}
+
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	for _, u := range strings.Split(c.URL, ",") {
+		if strings.TrimSpace(u) == "" {
+			return fmt.Errorf("NATS_URL=%q: want one or more comma-separated URLs such as nats://nats:4222", c.URL)
+		}
+	}
+	if c.ReconnectWait <= 0 {
+		return fmt.Errorf("NATS_RECONNECT_WAIT=%s: must be positive", c.ReconnectWait)
+	}
+	return nil
 }
 
 // Option adjusts the connection.

@@ -25,6 +25,14 @@ type Config struct {
 	Addr string `envconfig:"HTTP_ADDR" default:":8080" desc:"listen address of /healthz, /readyz and /metrics"`
 }
 
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("HTTP_ADDR=%q: want [host]:port: %w", c.Addr, err)
+	}
+	return nil
+}
+
 // NewRegistry returns a Prometheus registry with the Go runtime and process
 // collectors, for a service to add its own metrics to.
 func NewRegistry() *prometheus.Registry {

@@ -34,7 +34,7 @@ type Runtime struct {
 }
 
 // Start reads the settings (Settings, NATS, HTTP, logging, then the
-// service's own specs), connects to NATS and serves /healthz, /readyz and
+// service's own specs, then its Checks) and validates them, connects to NATS and serves /healthz, /readyz and
 // /metrics. /readyz answers 503 until the service calls Ready.Started.
 // It returns config.ErrHelp after printing the variables for -h.
 func Start(name, version string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
@@ -44,11 +44,14 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 		httpCfg  ops.Config
 		logCfg   logging.Config
 	)
-	all := append([]any{&settings, &natsCfg, &httpCfg, &logCfg}, specs...)
-	if err := config.Load(args, stdout, all...); err != nil {
-		return nil, err
+	all := []any{&settings, &natsCfg, &httpCfg, &logCfg}
+	for _, spec := range specs {
+		if check, ok := spec.(Check); ok {
+			spec = config.Check(func() error { return check(settings) })
+		}
+		all = append(all, spec)
 	}
-	if err := settings.validate(); err != nil {
+	if err := config.Load(args, stdout, all...); err != nil {
 		return nil, err
 	}
 	instance, err := logging.Instance(settings.Instance, os.Hostname)

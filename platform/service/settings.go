@@ -6,6 +6,8 @@ package service
 import (
 	"fmt"
 	"time"
+
+	"github.com/distsys-go/orders/platform/messaging"
 )
 
 // Delivery modes, the values of DELIVERY_MODE.
@@ -27,14 +29,23 @@ type Settings struct {
 	ShutdownGrace time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s" desc:"how long shutdown may take to finish work in hand before giving up"`
 }
 
-func (s Settings) validate() error {
+// Validate implements config.Validator.
+func (s Settings) Validate() error {
 	switch s.DeliveryMode {
 	case ModeJetStream, ModeCore:
 	default:
-		return fmt.Errorf("config: DELIVERY_MODE=%q: want %q or %q", s.DeliveryMode, ModeJetStream, ModeCore)
+		return fmt.Errorf("DELIVERY_MODE=%q: want %q or %q", s.DeliveryMode, ModeJetStream, ModeCore)
+	}
+	if err := messaging.CheckSubject(s.Subject); err != nil {
+		return fmt.Errorf("SUBJECT=%q: %w", s.Subject, err)
 	}
 	if s.ShutdownGrace <= 0 {
-		return fmt.Errorf("config: SHUTDOWN_GRACE=%s: must be positive", s.ShutdownGrace)
+		return fmt.Errorf("SHUTDOWN_GRACE=%s: must be positive", s.ShutdownGrace)
 	}
 	return nil
 }
+
+// Check is a rule between a service's own variables and the shared ones
+// in Settings; pass it to Start among the specs. It runs once everything
+// is loaded and validated, before anything connects.
+type Check func(Settings) error

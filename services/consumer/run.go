@@ -24,7 +24,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		consCfg   jetstream.ConsumerConfig
 		ledgerCfg ledger.Config
 	)
-	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg, &consCfg, &ledgerCfg)
+	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg, &consCfg, &ledgerCfg,
+		checkAcross(&own, &streamCfg, &ledgerCfg))
 	if err != nil {
 		return err
 	}

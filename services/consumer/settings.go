@@ -1,12 +1,67 @@
 package main
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/distsys-go/orders/platform/ledger"
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
+	"github.com/distsys-go/orders/platform/service"
+)
 
 // settings are the consumer's own variables (see -h for all of them).
 type settings struct {
 	QueueGroup        string        `envconfig:"QUEUE_GROUP" default:"fulfilment-workers" desc:"core NATS queue group, and the name of the shared JetStream durable consumer"`
-	Concurrency       int           `envconfig:"CONCURRENCY" default:"16" desc:"orders one replica processes at once (keep <= PULL_MAX_MESSAGES)"`
+	Concurrency       int           `envconfig:"CONCURRENCY" default:"16" desc:"orders one replica processes at once"`
 	DeadLetterSubject string        `envconfig:"DEAD_LETTER_SUBJECT" default:"orders.deadletter" desc:"subject undecodable, invalid or oversized messages go to"`
 	MaxPayloadBytes   int           `envconfig:"MAX_PAYLOAD_BYTES" default:"65536" desc:"larger messages are dead-lettered as oversized"`
 	WorkTime          time.Duration `envconfig:"WORK_TIME" default:"0s" desc:"simulated work per order, to watch scaling and shutdown"`
+}
+
+// Validate implements config.Validator.
+func (s settings) Validate() error {
+	if err := messaging.CheckName(s.QueueGroup); err != nil {
+		return fmt.Errorf("QUEUE_GROUP=%q: %w (it also names the durable consumer)", s.QueueGroup, err)
+	}
+	if err := messaging.CheckSubject(s.DeadLetterSubject); err != nil {
+		return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: %w", s.DeadLetterSubject, err)
+	}
+	switch {
+	case s.Concurrency < 1:
+		return fmt.Errorf("CONCURRENCY=%d: must be at least 1", s.Concurrency)
+	case s.MaxPayloadBytes < 1:
+		return fmt.Errorf("MAX_PAYLOAD_BYTES=%d: must be at least 1", s.MaxPayloadBytes)
+	case s.WorkTime < 0:
+		return fmt.Errorf("WORK_TIME=%s: must not be negative", s.WorkTime)
+	}
+	return nil
+}
+
+// checkAcross holds the rules between the consumer's variables and the
+// shared ones, each a way to lose, loop or double orders if broken. It
+// takes the specs Start fills and reads them once they are loaded.
+func checkAcross(own *settings, stream *jetstream.StreamConfig, led *ledger.Config) service.Check {
+	return func(s service.Settings) error {
+		if own.DeadLetterSubject == s.Subject {
+			return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: must differ from SUBJECT, or dead letters come back as orders", own.DeadLetterSubject)
+		}
+		if s.DeliveryMode != service.ModeJetStream {
+			return nil
+		}
+		var errs []error
+		for _, subj := range []struct{ name, value string }{{"SUBJECT", s.Subject}, {"DEAD_LETTER_SUBJECT", own.DeadLetterSubject}} {
+			if !stream.Captures(subj.value) {
+				errs = append(errs, fmt.Errorf("%s=%q is not captured by STREAM_SUBJECTS=%s", subj.name, subj.value, strings.Join(stream.Subjects, ",")))
+			}
+		}
+		// A record that expires while its order is still in the stream lets
+		// a redelivery of that order be processed a second time.
+		if led.TTL > 0 && (stream.MaxAge == 0 || led.TTL < stream.MaxAge) {
+			errs = append(errs, fmt.Errorf("DEDUP_TTL=%s is shorter than STREAM_MAX_AGE=%s (0 = forever): an order could be processed twice", led.TTL, stream.MaxAge))
+		}
+		return errors.Join(errs...)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/distsys-go/orders/platform/messaging"
@@ -21,12 +22,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		own       settings
 		streamCfg jetstream.StreamConfig
 	)
-	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg)
+	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg, service.Check(func(s service.Settings) error {
+		return capturesSubject(s, streamCfg)
+	}))
 	if err != nil {
 		return err
-	}
-	if err := validate(own); err != nil {
-		return errors.Join(err, rt.Stop())
 	}
 	var pub messaging.Publisher
 	switch rt.Settings.DeliveryMode {
@@ -60,18 +60,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return errors.Join(err, rt.Stop())
 }
 
-func validate(s settings) error {
-	switch {
-	case s.Rate < 0:
-		return fmt.Errorf("config: PUBLISH_RATE=%v: must not be negative", s.Rate)
-	case s.Interval < 0:
-		return fmt.Errorf("config: PUBLISH_INTERVAL=%s: must not be negative", s.Interval)
-	case s.Count < 0:
-		return fmt.Errorf("config: PUBLISH_COUNT=%d: must not be negative", s.Count)
-	case len(s.ProductIDs) == 0:
-		return errors.New("config: PRODUCT_IDS: at least one product is needed")
-	case s.VerifyTimeout > 0 && s.Count == 0:
-		return errors.New("config: VERIFY_TIMEOUT needs PUBLISH_COUNT > 0")
+// capturesSubject: in JetStream mode an order published on a subject the
+// stream does not capture would get no acknowledgement, ever.
+func capturesSubject(s service.Settings, stream jetstream.StreamConfig) error {
+	if s.DeliveryMode == service.ModeJetStream && !stream.Captures(s.Subject) {
+		return fmt.Errorf("SUBJECT=%q is not captured by STREAM_SUBJECTS=%s", s.Subject, strings.Join(stream.Subjects, ","))
 	}
 	return nil
 }

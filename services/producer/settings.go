@@ -1,6 +1,12 @@
 package main
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/distsys-go/orders/platform/messaging"
+)
 
 // settings are the producer's own variables (see -h for all of them).
 type settings struct {
@@ -11,4 +17,33 @@ type settings struct {
 	ProductIDs     []string      `envconfig:"PRODUCT_IDS" default:"sku-apple,sku-pear,sku-plum,sku-fig" desc:"products orders are drawn from, comma-separated"`
 	VerifyTimeout  time.Duration `envconfig:"VERIFY_TIMEOUT" default:"0s" desc:"when > 0: after PUBLISH_COUNT orders, wait this long for the consumers to record every one, exit 1 if they did not (the helm test)"`
 	DedupBucket    string        `envconfig:"DEDUP_BUCKET" default:"orders-processed" desc:"the consumers' processed-orders bucket that VERIFY_TIMEOUT checks"`
+}
+
+// Validate implements config.Validator.
+func (s settings) Validate() error {
+	switch {
+	case s.Rate < 0:
+		return fmt.Errorf("PUBLISH_RATE=%v: must not be negative", s.Rate)
+	case s.Interval < 0:
+		return fmt.Errorf("PUBLISH_INTERVAL=%s: must not be negative", s.Interval)
+	case s.Count < 0:
+		return fmt.Errorf("PUBLISH_COUNT=%d: must not be negative", s.Count)
+	case s.PublishTimeout <= 0:
+		return fmt.Errorf("PUBLISH_TIMEOUT=%s: must be positive", s.PublishTimeout)
+	case len(s.ProductIDs) == 0:
+		return errors.New("PRODUCT_IDS: at least one product is needed")
+	case s.VerifyTimeout < 0:
+		return fmt.Errorf("VERIFY_TIMEOUT=%s: must not be negative", s.VerifyTimeout)
+	case s.VerifyTimeout > 0 && s.Count == 0:
+		return errors.New("VERIFY_TIMEOUT needs PUBLISH_COUNT > 0")
+	}
+	for _, p := range s.ProductIDs {
+		if p == "" {
+			return fmt.Errorf("PRODUCT_IDS=%q: an empty product id", s.ProductIDs)
+		}
+	}
+	if err := messaging.CheckName(s.DedupBucket); err != nil {
+		return fmt.Errorf("DEDUP_BUCKET=%q: %w", s.DedupBucket, err)
+	}
+	return nil
 }

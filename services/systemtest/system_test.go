@@ -27,6 +27,21 @@ func TestHelpAndBadSettings(t *testing.T) {
 		{"consumer", nil, []string{"ACK_WAIT=soon"}, 1, []string{"ACK_WAIT"}},
 		{"consumer", nil, []string{"DELIVERY_MODE=carrier-pigeon"}, 1, []string{"DELIVERY_MODE"}},
 		{"consumer", []string{"--port=1"}, nil, 1, []string{"environment variables only"}},
+		// Values that parse but cannot work stop the service before it
+		// listens or connects, naming the variable.
+		{"producer", nil, []string{"PUBLISH_RATE=-1"}, 1, []string{"PUBLISH_RATE=-1: must not be negative"}},
+		{"producer", nil, []string{"SUBJECT=billing.created"}, 1, []string{`SUBJECT="billing.created" is not captured by STREAM_SUBJECTS=orders.>`}},
+		{"producer", nil, []string{"NATS_URL="}, 1, []string{"NATS_URL"}},
+		{"consumer", nil, []string{"MAX_PAYLOAD_BYTES=-5"}, 1, []string{"MAX_PAYLOAD_BYTES=-5"}},
+		{"consumer", nil, []string{"PULL_MAX_MESSAGES=0"}, 1, []string{"PULL_MAX_MESSAGES=0"}},
+		{"consumer", nil, []string{"CONCURRENCY=0"}, 1, []string{"CONCURRENCY=0"}},
+		{"consumer", nil, []string{"QUEUE_GROUP=a.b"}, 1, []string{`QUEUE_GROUP="a.b"`}},
+		{"consumer", nil, []string{"STREAM_MAX_AGE=-1h"}, 1, []string{"STREAM_MAX_AGE=-1h"}},
+		{"consumer", nil, []string{"SUBJECT=orders.*"}, 1, []string{`SUBJECT="orders.*": has a wildcard`}},
+		{"consumer", nil, []string{"DEAD_LETTER_SUBJECT=dead.orders"}, 1, []string{`DEAD_LETTER_SUBJECT="dead.orders" is not captured`}},
+		{"consumer", nil, []string{"DEAD_LETTER_SUBJECT=orders.created"}, 1, []string{"must differ from SUBJECT"}},
+		{"consumer", nil, []string{"DEDUP_TTL=1h"}, 1, []string{"DEDUP_TTL=1h0m0s is shorter than STREAM_MAX_AGE=168h0m0s"}},
+		{"consumer", nil, []string{"HTTP_ADDR=8080"}, 1, []string{`HTTP_ADDR="8080"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bin+" "+strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
@@ -41,6 +56,9 @@ func TestHelpAndBadSettings(t *testing.T) {
 			out := stdout.String()
 			if tc.wantCode != 0 {
 				out = stderr.String()
+				if stdout.Len() > 0 {
+					t.Errorf("started before rejecting its settings (stdout: %s)", stdout.String())
+				}
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {

@@ -7,10 +7,13 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/messaging"
 )
 
 // StreamConfig is the stream's part of a service's environment. Producer
@@ -22,6 +25,43 @@ type StreamConfig struct {
 	Replicas        int           `envconfig:"STREAM_REPLICAS" default:"1" desc:"stream replicas (1, or 3 on a 3-node NATS cluster)"`
 	MaxAge          time.Duration `envconfig:"STREAM_MAX_AGE" default:"168h" desc:"how long the stream keeps events"`
 	DuplicateWindow time.Duration `envconfig:"STREAM_DUPLICATE_WINDOW" default:"2m" desc:"window in which a republished order id is stored once"`
+}
+
+// Validate implements config.Validator.
+func (c StreamConfig) Validate() error {
+	if err := messaging.CheckName(c.Name); err != nil {
+		return fmt.Errorf("STREAM_NAME=%q: %w", c.Name, err)
+	}
+	if len(c.Subjects) == 0 {
+		return errors.New("STREAM_SUBJECTS: at least one subject is needed")
+	}
+	for _, s := range c.Subjects {
+		if err := messaging.CheckSubject(s); err != nil && !errors.Is(err, messaging.ErrWildcard) {
+			return fmt.Errorf("STREAM_SUBJECTS: %q: %w", s, err)
+		}
+	}
+	switch {
+	case c.Replicas < 1 || c.Replicas > 5:
+		return fmt.Errorf("STREAM_REPLICAS=%d: want 1 to 5", c.Replicas)
+	case c.MaxAge < 0:
+		return fmt.Errorf("STREAM_MAX_AGE=%s: must not be negative (0 keeps events forever)", c.MaxAge)
+	case c.DuplicateWindow < 0:
+		return fmt.Errorf("STREAM_DUPLICATE_WINDOW=%s: must not be negative", c.DuplicateWindow)
+	case c.MaxAge > 0 && c.DuplicateWindow > c.MaxAge:
+		return fmt.Errorf("STREAM_DUPLICATE_WINDOW=%s: must not exceed STREAM_MAX_AGE=%s", c.DuplicateWindow, c.MaxAge)
+	}
+	return nil
+}
+
+// Captures reports whether the stream stores messages published on the
+// literal subject.
+func (c StreamConfig) Captures(subject string) bool {
+	for _, filter := range c.Subjects {
+		if messaging.SubjectMatches(filter, subject) {
+			return true
+		}
+	}
+	return false
 }
 
 // EnsureStream creates the stream or updates it to cfg; running it from

@@ -28,6 +28,19 @@ type ConsumerConfig struct {
 	PullMaxMessages int `envconfig:"PULL_MAX_MESSAGES" default:"64" desc:"orders one replica buffers ahead of its handlers"`
 }
 
+// Validate implements config.Validator.
+func (c ConsumerConfig) Validate() error {
+	switch {
+	case c.AckWait <= 0:
+		return fmt.Errorf("ACK_WAIT=%s: must be positive", c.AckWait)
+	case c.MaxAckPending < 1:
+		return fmt.Errorf("MAX_ACK_PENDING=%d: must be at least 1", c.MaxAckPending)
+	case c.PullMaxMessages < 1:
+		return fmt.Errorf("PULL_MAX_MESSAGES=%d: must be at least 1", c.PullMaxMessages)
+	}
+	return nil
+}
+
 // Option configures a Subscriber.
 type Option func(*Subscriber)
 

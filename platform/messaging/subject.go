@@ -1,0 +1,66 @@
+package messaging
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+)
+
+// Errors of CheckSubject and CheckName.
+var (
+	ErrEmpty    = errors.New("empty")
+	ErrWildcard = errors.New("has a wildcard ('*' or '>'), which cannot be published on")
+	ErrToken    = errors.New("has an empty token (leading, trailing or double '.')")
+	ErrSpace    = errors.New("has white space")
+	ErrNameChar = errors.New("has '.', '*', '>', '/' or '\\', which stream, consumer and bucket names cannot")
+)
+
+// CheckSubject reports why subject cannot be published on, or nil.
+func CheckSubject(subject string) error {
+	switch {
+	case subject == "":
+		return ErrEmpty
+	case strings.IndexFunc(subject, unicode.IsSpace) >= 0:
+		return ErrSpace
+	}
+	for _, tok := range strings.Split(subject, ".") {
+		switch tok {
+		case "":
+			return ErrToken
+		case "*", ">":
+			return ErrWildcard
+		}
+	}
+	return nil
+}
+
+// CheckName reports why name cannot name a JetStream stream, durable
+// consumer or key-value bucket (or a queue group, which doubles as the
+// durable's name), or nil.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return ErrEmpty
+	case strings.IndexFunc(name, unicode.IsSpace) >= 0:
+		return ErrSpace
+	case strings.ContainsAny(name, `.*>/\`):
+		return ErrNameChar
+	}
+	return nil
+}
+
+// SubjectMatches reports whether the literal subject matches filter, which
+// may hold the wildcards '*' (one token) and '>' (one or more trailing
+// tokens), as a stream's subjects do.
+func SubjectMatches(filter, subject string) bool {
+	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range ft {
+		if f == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (f != "*" && f != st[i]) {
+			return false
+		}
+	}
+	return len(ft) == len(st)
+}
