@@ -36,7 +36,7 @@ $(NATS_SERVER): go.mod go.sum
 tools: $$(TOOLS) ## install the pinned tools into ./bin
 
 .PHONY: run
-run: build tools ## run NATS (JetStream), one producer and two consumers locally; Ctrl-C stops all
+run: build $(NATS_SERVER) ## run NATS (JetStream), one producer and two consumers locally; Ctrl-C stops all
 	./scripts/run-local.sh
 
 .PHONY: lint

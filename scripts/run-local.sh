@@ -3,7 +3,14 @@
 # JetStream (data in a temporary folder), one producer and two consumers,
 # their JSON logs interleaved on stdout. Ctrl-C stops everything and
 # removes the folder. Ports: NATS_PORT (4222), HTTP ports 8081-8083.
+#
+# Each process runs in its own process group (set -m), so a Ctrl-C in the
+# terminal reaches only this script, which then stops the services first
+# (they drain against a live server) and NATS last. If a process exits on
+# its own with an error (a bad setting, a crash), the rest are stopped and
+# the script exits with that process's status.
 set -euo pipefail
+set -m
 cd "$(dirname "$0")/.."
 bin=$PWD/bin
 nats_port=${NATS_PORT:-4222}
@@ -21,7 +28,8 @@ stop() {
 	rm -rf "$data"
 	echo "run-local: stopped, removed $data" >&2
 }
-trap stop INT TERM EXIT
+trap stop EXIT
+trap 'exit 0' INT TERM
 
 "$bin/nats-server" --jetstream --store_dir "$data" --addr 127.0.0.1 --port "$nats_port" \
 	--http_port 0 --server_name orders-local >"$data/nats.log" 2>&1 &
@@ -41,4 +49,11 @@ done
 INSTANCE=producer-1 HTTP_ADDR=127.0.0.1:8081 "$bin/producer" &
 pids+=($!)
 echo "run-local: producer :8081, consumers :8082 :8083 (/healthz /readyz /metrics); Ctrl-C to stop" >&2
-wait -n "${pids[@]}" || true
+# A producer done with PUBLISH_COUNT exits 0 and the rest keep running; a
+# process that fails stops everything with its status.
+status=0
+while [ "$status" = 0 ] && [ -n "$(jobs -pr)" ]; do
+	wait -n || status=$?
+done
+[ "$status" = 0 ] || echo "run-local: a process failed (exit status $status)" >&2
+exit "$status"

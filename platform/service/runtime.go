@@ -129,10 +129,15 @@ func (r *Runtime) Stop() error {
 type RunFunc func(ctx context.Context, args []string, stdout io.Writer) error
 
 // Main runs run with a context that SIGINT and SIGTERM cancel, and exits
-// the process with its outcome (see ExitCode).
+// the process with its outcome (see ExitCode). A signal that arrives while
+// the service is still starting (waiting for NATS, say) ends it with 0 like
+// one that arrives later: being stopped is not a failure.
 func Main(name string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
 	stop()
 	os.Exit(ExitCode(name, err, os.Stderr))
 }

@@ -2,6 +2,7 @@ package systemtest
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -246,5 +247,20 @@ func TestShutdownTurnsUnreadyAndFinishesWorkInHand(t *testing.T) {
 	}
 	if i, err := info.Info(context.Background()); err != nil || i.NumAckPending != 0 || i.NumPending != 0 {
 		t.Errorf("after shutdown: %+v, %v; want nothing pending or unacknowledged", i, err)
+	}
+}
+
+// A replica stopped while it still waits for NATS (a pod deleted during a
+// NATS outage) exits 0 like one stopped later: being stopped is no failure.
+func TestStopWhileWaitingForNATS(t *testing.T) {
+	noNATS := fmt.Sprintf("nats://127.0.0.1:%d", natstest.FreePort(t))
+	for _, bin := range []string{"producer", "consumer"} {
+		t.Run(bin, func(t *testing.T) {
+			p := start(t, bin, env(noNATS, bin+"-1"))
+			p.addr(t) // started, now retrying the connection
+			if code := p.terminate(t); code != 0 {
+				t.Fatalf("exit %d after SIGTERM while waiting for NATS, want 0; stderr: %s", code, p.errb.String())
+			}
+		})
 	}
 }
