@@ -2,42 +2,72 @@ package chart
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	kind "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/yaml"
 )
 
-// TestSkaffoldConfig validates skaffold.yaml against the skaffold/v4beta14
-// JSON schema (offline, from ORDERS_SCHEMA_LOCATION), checks the apiVersion
-// (the schema only checks it is a string), and that each built image is
-// mapped into its own side's values, which the chart accepts.
-func TestSkaffoldConfig(t *testing.T) {
+// skaffoldSchemaURL is where skaffold publishes the schema of the
+// skaffold.yaml version we use; ORDERS_SCHEMA_LOCATION=default reads it.
+const skaffoldSchemaURL = "https://raw.githubusercontent.com/GoogleContainerTools/skaffold/main/docs-v2/content/en/schemas/v4beta14.json"
+
+// skaffoldSchema returns the skaffold/v4beta14 JSON schema from a schema
+// directory (skaffold/v4beta14.json) or, with "default", from skaffold's
+// own location online.
+func skaffoldSchema(t *testing.T) any {
+	t.Helper()
 	loc := os.Getenv("ORDERS_SCHEMA_LOCATION")
-	if loc == "" || loc == "default" {
-		t.Fatalf("ORDERS_SCHEMA_LOCATION=%q: the skaffold schema is read from a schema directory with skaffold/v4beta14.json (make sets ../shared/schemas when it exists)", loc)
+	var src io.ReadCloser
+	switch loc {
+	case "":
+		t.Fatal("ORDERS_SCHEMA_LOCATION is unset: run the tests with make (mk/k8s.mk sets it to ../shared/schemas when it exists, else \"default\", the online locations), or set it to a schema directory")
+	case "default":
+		client := &http.Client{Timeout: 30 * time.Second}
+		resp, err := client.Get(skaffoldSchemaURL)
+		if err != nil {
+			t.Fatalf("skaffold schema: %v (offline? set SCHEMA_LOCATION to a schema directory)", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			t.Fatalf("skaffold schema: GET %s: %s", skaffoldSchemaURL, resp.Status)
+		}
+		src = resp.Body
+	default:
+		f, err := os.Open(filepath.Join(loc, "skaffold", "v4beta14.json"))
+		if err != nil {
+			t.Fatalf("skaffold schema: %v", err)
+		}
+		src = f
 	}
-	schemaPath := filepath.Join(loc, "skaffold", "v4beta14.json")
-	sf, err := os.Open(schemaPath)
+	defer src.Close()
+	doc, err := jsonschema.UnmarshalJSON(src)
 	if err != nil {
-		t.Fatalf("skaffold schema: %v", err)
+		t.Fatalf("skaffold schema from %s: %v", loc, err)
 	}
-	defer sf.Close()
-	doc, err := jsonschema.UnmarshalJSON(sf)
-	if err != nil {
-		t.Fatalf("%s: %v", schemaPath, err)
-	}
+	return doc
+}
+
+// TestSkaffoldConfig validates skaffold.yaml against the skaffold/v4beta14
+// JSON schema (see skaffoldSchema), checks the apiVersion (the schema only
+// checks it is a string), and that each built image is mapped into its own
+// side's values, which the chart accepts.
+func TestSkaffoldConfig(t *testing.T) {
+	doc := skaffoldSchema(t)
 	c := jsonschema.NewCompiler()
 	if err := c.AddResource("file:///skaffold-v4beta14.json", doc); err != nil {
 		t.Fatal(err)
 	}
 	schema, err := c.Compile("file:///skaffold-v4beta14.json")
 	if err != nil {
-		t.Fatalf("compile %s: %v", schemaPath, err)
+		t.Fatalf("compile the skaffold schema: %v", err)
 	}
 
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "skaffold.yaml"))
