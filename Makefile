@@ -20,7 +20,7 @@ TEST_EXTRA :=
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## build both services into ./bin
@@ -46,7 +46,7 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: test
-test: lint tools build ## run every test (race detector on)
+test: lint tools build ## run every test that needs no cluster or container engine (race detector on)
 	$(GO) test -race -count=1 -timeout 12m ./...
 	@for step in $(TEST_EXTRA); do $(MAKE) --no-print-directory $$step || exit 1; done
 
