@@ -489,7 +489,9 @@ func read(t *testing.T, ctx context.Context, s natsjs.Stream, subject string, wa
 	}
 	got := 0
 	for got < want {
-		batch, err := c.Fetch(1000, natsjs.FetchMaxWait(5*time.Second))
+		// Ask for no more than is left: a short last batch would otherwise
+		// wait out FetchMaxWait.
+		batch, err := c.Fetch(min(1000, want-got), natsjs.FetchMaxWait(5*time.Second))
 		if err != nil {
 			t.Fatalf("read %s: %v", subject, err)
 		}
