@@ -48,7 +48,12 @@ func TestConformance(t *testing.T) {
 func TestEnsureStreamIsIdempotent(t *testing.T) {
 	srv := natstest.Run(t)
 	js := newJetStream(t, srv)
-	for range 2 {
+	// Update requests are plain NATS messages: count them.
+	updates, err := srv.Connect(t).SubscribeSync("$JS.API.STREAM.UPDATE." + testStream.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
 		if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
 			t.Fatalf("ensure stream: %v", err)
 		}
@@ -61,6 +66,9 @@ func TestEnsureStreamIsIdempotent(t *testing.T) {
 	}
 	if got := s.CachedInfo().Config.MaxAge; got != 2*time.Hour {
 		t.Errorf("max age %v after update, want 2h", got)
+	}
+	if n, _, err := updates.Pending(); err != nil || n != 1 {
+		t.Errorf("%d stream update requests (%v), want 1: only the changed config is an update", n, err)
 	}
 }
 
