@@ -2,11 +2,12 @@ package messaging
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"unicode"
 )
 
-// Errors of CheckSubject and CheckName.
+// Errors of CheckFilter, CheckSubject and CheckName.
 var (
 	ErrEmpty    = errors.New("empty")
 	ErrWildcard = errors.New("has a wildcard ('*' or '>'), which cannot be published on")
@@ -15,19 +16,28 @@ var (
 	ErrNameChar = errors.New("has '.', '*', '>', '/' or '\\', which stream, consumer and bucket names cannot")
 )
 
-// CheckSubject reports why subject cannot be published on, or nil.
-func CheckSubject(subject string) error {
+// CheckFilter reports why filter cannot be a subject filter (a stream's
+// subjects, where the wildcards '*' and '>' are allowed), or nil.
+func CheckFilter(filter string) error {
 	switch {
-	case subject == "":
+	case filter == "":
 		return ErrEmpty
-	case strings.IndexFunc(subject, unicode.IsSpace) >= 0:
+	case strings.IndexFunc(filter, unicode.IsSpace) >= 0:
 		return ErrSpace
+	case slices.Contains(strings.Split(filter, "."), ""):
+		return ErrToken
+	}
+	return nil
+}
+
+// CheckSubject reports why subject cannot be published on, or nil: it must
+// be a valid filter without wildcards.
+func CheckSubject(subject string) error {
+	if err := CheckFilter(subject); err != nil {
+		return err
 	}
 	for _, tok := range strings.Split(subject, ".") {
-		switch tok {
-		case "":
-			return ErrToken
-		case "*", ">":
+		if tok == "*" || tok == ">" {
 			return ErrWildcard
 		}
 	}

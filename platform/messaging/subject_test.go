@@ -7,8 +7,8 @@ import (
 	"github.com/distsys-go/orders/platform/messaging"
 )
 
-func TestCheckSubjectAndName(t *testing.T) {
-	subject, name := messaging.CheckSubject, messaging.CheckName
+func TestChecks(t *testing.T) {
+	filter, subject, name := messaging.CheckFilter, messaging.CheckSubject, messaging.CheckName
 	tests := []struct {
 		check func(string) error
 		in    string
@@ -23,6 +23,11 @@ func TestCheckSubjectAndName(t *testing.T) {
 		{subject, ".orders", messaging.ErrToken},
 		{subject, "orders.", messaging.ErrToken},
 		{subject, "orders created", messaging.ErrSpace},
+		{filter, "orders.>", nil},
+		{filter, "*.created", nil},
+		{filter, "orders.>..x", messaging.ErrToken},
+		{filter, "", messaging.ErrEmpty},
+		{filter, "orders .>", messaging.ErrSpace},
 		{name, "ORDERS", nil},
 		{name, "fulfilment-workers", nil},
 		{name, "orders_processed", nil},

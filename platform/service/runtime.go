@@ -33,9 +33,10 @@ type Runtime struct {
 	ops *ops.Server
 }
 
-// Start reads the settings (Settings, NATS, HTTP, logging, then the
-// service's own specs, then its Checks) and validates them, connects to NATS and serves /healthz, /readyz and
-// /metrics. /readyz answers 503 until the service calls Ready.Started.
+// Start reads and validates the settings (Settings, NATS, HTTP, logging,
+// then the service's own specs, then its Checks), connects to NATS and
+// serves /healthz, /readyz and /metrics. /readyz answers 503 until the
+// service calls Ready.Started.
 // It returns config.ErrHelp after printing the variables for -h.
 func Start(name, version string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
 	var (

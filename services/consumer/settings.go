@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/distsys-go/orders/platform/ledger"
@@ -51,11 +50,9 @@ func checkAcross(own *settings, stream *jetstream.StreamConfig, led *ledger.Conf
 		if s.DeliveryMode != service.ModeJetStream {
 			return nil
 		}
-		var errs []error
-		for _, subj := range []struct{ name, value string }{{"SUBJECT", s.Subject}, {"DEAD_LETTER_SUBJECT", own.DeadLetterSubject}} {
-			if !stream.Captures(subj.value) {
-				errs = append(errs, fmt.Errorf("%s=%q is not captured by STREAM_SUBJECTS=%s", subj.name, subj.value, strings.Join(stream.Subjects, ",")))
-			}
+		errs := []error{
+			stream.CheckCaptures("SUBJECT", s.Subject),
+			stream.CheckCaptures("DEAD_LETTER_SUBJECT", own.DeadLetterSubject),
 		}
 		// A record that expires while its order is still in the stream lets
 		// a redelivery of that order be processed a second time.

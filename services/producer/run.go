@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/distsys-go/orders/platform/messaging"
@@ -23,7 +21,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		streamCfg jetstream.StreamConfig
 	)
 	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg, service.Check(func(s service.Settings) error {
-		return capturesSubject(s, streamCfg)
+		if s.DeliveryMode != service.ModeJetStream {
+			return nil
+		}
+		return streamCfg.CheckCaptures("SUBJECT", s.Subject)
 	}))
 	if err != nil {
 		return err
@@ -58,13 +59,4 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rt.Ready.ShutDown()
 	rt.Log.Info("shutting down", "published", p.published)
 	return errors.Join(err, rt.Stop())
-}
-
-// capturesSubject: in JetStream mode an order published on a subject the
-// stream does not capture would get no acknowledgement, ever.
-func capturesSubject(s service.Settings, stream jetstream.StreamConfig) error {
-	if s.DeliveryMode == service.ModeJetStream && !stream.Captures(s.Subject) {
-		return fmt.Errorf("SUBJECT=%q is not captured by STREAM_SUBJECTS=%s", s.Subject, strings.Join(stream.Subjects, ","))
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -37,7 +38,7 @@ func (c StreamConfig) Validate() error {
 		return errors.New("STREAM_SUBJECTS: at least one subject is needed")
 	}
 	for _, s := range c.Subjects {
-		if err := messaging.CheckSubject(s); err != nil && !errors.Is(err, messaging.ErrWildcard) {
+		if err := messaging.CheckFilter(s); err != nil {
 			return fmt.Errorf("STREAM_SUBJECTS: %q: %w", s, err)
 		}
 	}
@@ -54,15 +55,16 @@ func (c StreamConfig) Validate() error {
 	return nil
 }
 
-// Captures reports whether the stream stores messages published on the
-// literal subject.
-func (c StreamConfig) Captures(subject string) bool {
+// CheckCaptures returns an error naming variable unless the stream stores
+// messages published on subject, its value: a publish the stream does not
+// capture is never acknowledged, a consumer on it never gets anything.
+func (c StreamConfig) CheckCaptures(variable, subject string) error {
 	for _, filter := range c.Subjects {
 		if messaging.SubjectMatches(filter, subject) {
-			return true
+			return nil
 		}
 	}
-	return false
+	return fmt.Errorf("%s=%q is not captured by STREAM_SUBJECTS=%s", variable, subject, strings.Join(c.Subjects, ","))
 }
 
 // EnsureStream creates the stream or updates it to cfg; running it from
