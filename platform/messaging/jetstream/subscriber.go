@@ -18,29 +18,6 @@ var (
 	_ messaging.Settler      = settler{}
 )
 
-// ConsumerConfig is the durable consumer's part of the consumer service's
-// environment.
-type ConsumerConfig struct {
-	AckWait       time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"how long a delivered order may stay unacknowledged before it is redelivered"`
-	MaxAckPending int           `envconfig:"MAX_ACK_PENDING" default:"1000" desc:"unacknowledged orders the durable consumer allows across all replicas"`
-	// PullMaxMessages bounds what one replica buffers: keep it times the
-	// handling time well under AckWait, or buffered messages time out.
-	PullMaxMessages int `envconfig:"PULL_MAX_MESSAGES" default:"64" desc:"orders one replica buffers ahead of its handlers"`
-}
-
-// Validate implements config.Validator.
-func (c ConsumerConfig) Validate() error {
-	switch {
-	case c.AckWait <= 0:
-		return fmt.Errorf("ACK_WAIT=%s: must be positive", c.AckWait)
-	case c.MaxAckPending < 1:
-		return fmt.Errorf("MAX_ACK_PENDING=%d: must be at least 1", c.MaxAckPending)
-	case c.PullMaxMessages < 1:
-		return fmt.Errorf("PULL_MAX_MESSAGES=%d: must be at least 1", c.PullMaxMessages)
-	}
-	return nil
-}
-
 // Option configures a Subscriber.
 type Option func(*Subscriber)
 
@@ -71,18 +48,9 @@ func NewSubscriber(js natsjs.JetStream, stream, durable string, cfg ConsumerConf
 }
 
 // Subscribe creates or updates the durable consumer filtered on subject and
-// starts consuming from it. There is deliberately no inactivity threshold:
-// the consumer is shared and must outlive every replica.
+// starts consuming from it.
 func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.Handler) (messaging.Subscription, error) {
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.stream, natsjs.ConsumerConfig{
-		Durable:       s.durable,
-		FilterSubject: subject,
-		AckPolicy:     natsjs.AckExplicitPolicy,
-		AckWait:       s.cfg.AckWait,
-		MaxAckPending: s.cfg.MaxAckPending,
-		DeliverPolicy: natsjs.DeliverAllPolicy,
-		MaxDeliver:    -1,
-	})
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.stream, s.cfg.durable(s.durable, subject))
 	if err != nil {
 		return nil, fmt.Errorf("ensure consumer %s on %s: %w", s.durable, s.stream, err)
 	}

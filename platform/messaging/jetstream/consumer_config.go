@@ -1,0 +1,46 @@
+package jetstream
+
+import (
+	"fmt"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+)
+
+// ConsumerConfig is the durable consumer's part of the consumer service's
+// environment.
+type ConsumerConfig struct {
+	AckWait       time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"how long a delivered order may stay unacknowledged before it is redelivered"`
+	MaxAckPending int           `envconfig:"MAX_ACK_PENDING" default:"1000" desc:"unacknowledged orders the durable consumer allows across all replicas"`
+	// PullMaxMessages bounds what one replica buffers: keep it times the
+	// handling time well under AckWait, or buffered messages time out.
+	PullMaxMessages int `envconfig:"PULL_MAX_MESSAGES" default:"64" desc:"orders one replica buffers ahead of its handlers"`
+}
+
+// Validate implements config.Validator.
+func (c ConsumerConfig) Validate() error {
+	switch {
+	case c.AckWait <= 0:
+		return fmt.Errorf("ACK_WAIT=%s: must be positive", c.AckWait)
+	case c.MaxAckPending < 1:
+		return fmt.Errorf("MAX_ACK_PENDING=%d: must be at least 1", c.MaxAckPending)
+	case c.PullMaxMessages < 1:
+		return fmt.Errorf("PULL_MAX_MESSAGES=%d: must be at least 1", c.PullMaxMessages)
+	}
+	return nil
+}
+
+// durable is the server-side configuration of the shared durable consumer
+// named name, filtered on subject. There is deliberately no inactivity
+// threshold: the consumer is shared and must outlive every replica.
+func (c ConsumerConfig) durable(name, subject string) natsjs.ConsumerConfig {
+	return natsjs.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: subject,
+		AckPolicy:     natsjs.AckExplicitPolicy,
+		AckWait:       c.AckWait,
+		MaxAckPending: c.MaxAckPending,
+		DeliverPolicy: natsjs.DeliverAllPolicy,
+		MaxDeliver:    -1,
+	}
+}
