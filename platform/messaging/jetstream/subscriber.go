@@ -4,18 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/natscore"
 )
 
 var (
 	_ messaging.Subscriber   = (*Subscriber)(nil)
 	_ messaging.Subscription = (*subscription)(nil)
-	_ messaging.Settler      = settler{}
 )
 
 // Option configures a Subscriber.
@@ -69,15 +66,6 @@ func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.
 	return &subscription{cc: cc, workers: workers}, nil
 }
 
-func toMessage(m natsjs.Msg) *messaging.Message {
-	header, id := natscore.FromNATSHeader(m.Headers())
-	deliveries := uint64(1)
-	if meta, err := m.Metadata(); err == nil {
-		deliveries = meta.NumDelivered
-	}
-	return messaging.NewDelivery(m.Subject(), id, header, m.Data(), deliveries, settler{m})
-}
-
 type subscription struct {
 	cc      natsjs.ConsumeContext
 	workers *messaging.Workers
@@ -95,17 +83,3 @@ func (s *subscription) Drain(ctx context.Context) error {
 	}
 	return s.workers.Wait(ctx)
 }
-
-type settler struct{ m natsjs.Msg }
-
-func (s settler) Ack() error { return s.m.Ack() }
-
-func (s settler) Nak(delay time.Duration) error {
-	if delay > 0 {
-		return s.m.NakWithDelay(delay)
-	}
-	return s.m.Nak()
-}
-
-func (s settler) Term(reason string) error { return s.m.TermWithReason(reason) }
-func (s settler) InProgress() error        { return s.m.InProgress() }

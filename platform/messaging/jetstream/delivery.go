@@ -1,0 +1,35 @@
+package jetstream
+
+import (
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/natscore"
+)
+
+var _ messaging.Settler = settler{}
+
+func toMessage(m natsjs.Msg) *messaging.Message {
+	header, id := natscore.FromNATSHeader(m.Headers())
+	deliveries := uint64(1)
+	if meta, err := m.Metadata(); err == nil {
+		deliveries = meta.NumDelivered
+	}
+	return messaging.NewDelivery(m.Subject(), id, header, m.Data(), deliveries, settler{m})
+}
+
+type settler struct{ m natsjs.Msg }
+
+func (s settler) Ack() error { return s.m.Ack() }
+
+func (s settler) Nak(delay time.Duration) error {
+	if delay > 0 {
+		return s.m.NakWithDelay(delay)
+	}
+	return s.m.Nak()
+}
+
+func (s settler) Term(reason string) error { return s.m.TermWithReason(reason) }
+func (s settler) InProgress() error        { return s.m.InProgress() }
