@@ -22,6 +22,15 @@ var (
 	// ErrClosed is returned by operations on a drained subscription or a
 	// closed publisher.
 	ErrClosed = errors.New("messaging: closed")
+	// ErrFull is wrapped by a Publish the transport refused because its
+	// storage is full (a stream at its byte or message limit, a server out
+	// of JetStream storage). Nothing was stored; the same message may be
+	// published again once consumers made room.
+	ErrFull = errors.New("messaging: storage full")
+	// ErrUnavailable is wrapped by a Publish that no server or stream
+	// answered: disconnected, no stream captures the subject, or a
+	// clustered stream between leaders. It may succeed when retried.
+	ErrUnavailable = errors.New("messaging: unavailable")
 )
 
 // Publisher sends messages. A nil error means the transport accepted the
