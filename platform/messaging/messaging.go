@@ -22,6 +22,10 @@ var (
 	// ErrClosed is returned by operations on a drained subscription or a
 	// closed publisher.
 	ErrClosed = errors.New("messaging: closed")
+	// ErrRejected wraps a publish error that retrying the same message
+	// cannot cure: it is too large for the server or the stream, or its
+	// subject is not a valid one. Other publish errors may be transient.
+	ErrRejected = errors.New("messaging: message rejected")
 )
 
 // Publisher sends messages. A nil error means the transport accepted the
