@@ -31,6 +31,10 @@ var (
 	// answered: disconnected, no stream captures the subject, or a
 	// clustered stream between leaders. It may succeed when retried.
 	ErrUnavailable = errors.New("messaging: unavailable")
+	// ErrRejected wraps a publish error that retrying the same message
+	// cannot cure: it is too large for the server or the stream, or its
+	// subject is not a valid one. Other publish errors may be transient.
+	ErrRejected = errors.New("messaging: message rejected")
 )
 
 // Publisher sends messages. A nil error means the transport accepted the

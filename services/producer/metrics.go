@@ -20,6 +20,7 @@ const (
 	reasonFull        = "full"        // the stream or the server's store is full
 	reasonUnavailable = "unavailable" // no server or stream answered
 	reasonTimeout     = "timeout"     // no answer within PUBLISH_TIMEOUT
+	reasonRejected    = "rejected"    // the server will never take this message
 	reasonOther       = "other"
 )
 
@@ -29,7 +30,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "orders_published_total", Help: "Orders published (on JetStream: acknowledged by the server).",
 		}),
 		publishErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "orders_publish_errors_total", Help: "Publish attempts that failed and were retried, by reason: full, unavailable, timeout, other.",
+			Name: "orders_publish_errors_total", Help: "Publish attempts that failed and were retried, by reason: full, unavailable, timeout, rejected, other.",
 		}, []string{"reason"}),
 	}
 	r.MustRegister(m.published, m.publishErrors)
@@ -43,6 +44,8 @@ func publishErrorReason(err error) string {
 		return reasonFull
 	case errors.Is(err, messaging.ErrUnavailable):
 		return reasonUnavailable
+	case errors.Is(err, messaging.ErrRejected):
+		return reasonRejected
 	case errors.Is(err, context.DeadlineExceeded):
 		return reasonTimeout
 	}

@@ -19,9 +19,8 @@ func NewPublisher(js natsjs.JetStream) *Publisher { return &Publisher{js: js} }
 
 // Publish returns nil only once the server stored msg. A message whose ID
 // the stream saw within its duplicate window is acknowledged but stored
-// once, so retrying a failed publish with the same ID is safe. A refusal
-// for lack of room wraps messaging.ErrFull; no answer at all wraps
-// messaging.ErrUnavailable.
+// once, so retrying a failed publish with the same ID is safe. The error
+// says whether retrying can help (see publishError).
 func (p *Publisher) Publish(ctx context.Context, msg *messaging.Message) error {
 	if _, err := p.js.PublishMsg(ctx, natscore.ToNATS(msg)); err != nil {
 		return publishError(msg.Subject, err)
