@@ -20,14 +20,7 @@ type Server struct {
 // Run starts a server with JetStream and stops it when t ends.
 func Run(t testing.TB) *Server {
 	t.Helper()
-	opts := &server.Options{
-		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
-		NoLog:     true,
-		NoSigs:    true,
-		JetStream: true,
-		StoreDir:  t.TempDir(),
-	}
+	opts := options(t)
 	s := &Server{opts: opts}
 	s.start(t)
 	// Later starts reuse the port, as a restarted pod keeps its address.
@@ -35,9 +28,25 @@ func Run(t testing.TB) *Server {
 	return s
 }
 
+// options are a server's: loopback, random port, JetStream stored in the
+// test's temporary folder.
+func options(t testing.TB) *server.Options {
+	return &server.Options{
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		NoLog:     true,
+		NoSigs:    true,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+	}
+}
+
 func (s *Server) start(t testing.TB) {
 	t.Helper()
-	srv, err := server.NewServer(s.opts)
+	// The server keeps the options it gets and reads them while it runs:
+	// give it a copy, so Run and RunCluster may set the ports for later
+	// starts.
+	srv, err := server.NewServer(s.opts.Clone())
 	if err != nil {
 		t.Fatalf("new nats server: %v", err)
 	}

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 )
 
@@ -12,6 +13,7 @@ var ErrStarting = errors.New("starting")
 // every check passes, and until shutdown begins. Shutdown needs its own
 // state because a draining NATS connection still reports itself connected.
 type Readiness struct {
+	mu           sync.Mutex // guards checks: Add runs while /readyz is served
 	checks       []func() error
 	started      atomic.Bool
 	shuttingDown atomic.Bool
@@ -20,6 +22,14 @@ type Readiness struct {
 // NewReadiness returns a Readiness that consults checks in order.
 func NewReadiness(checks ...func() error) *Readiness {
 	return &Readiness{checks: checks}
+}
+
+// Add appends a check, for what exists only after start-up began (a
+// subscription, say).
+func (r *Readiness) Add(check func() error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.checks = append(r.checks, check)
 }
 
 // Started marks the end of start-up (stream ensured, subscribed, …).
@@ -35,7 +45,10 @@ func (r *Readiness) Check() error {
 	if r.shuttingDown.Load() {
 		return ErrShuttingDown
 	}
-	for _, c := range r.checks {
+	r.mu.Lock()
+	checks := r.checks
+	r.mu.Unlock()
+	for _, c := range checks {
 		if err := c(); err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestEndpointsFollowReadiness(t *testing.T) {
 	var natsDown error
+	subStalled := errors.New("consumer deleted")
 	ready := ops.NewReadiness(func() error { return natsDown })
 	reg := ops.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_test_total", Help: "test"})
@@ -51,6 +52,8 @@ func TestEndpointsFollowReadiness(t *testing.T) {
 		{"started and connected", ready.Started, 200, "ready"},
 		{"nats lost", func() { natsDown = errors.New("nats RECONNECTING") }, 503, "RECONNECTING"},
 		{"nats back", func() { natsDown = nil }, 200, "ready"},
+		{"a check added after start-up fails", func() { ready.Add(func() error { return subStalled }) }, 503, "consumer deleted"},
+		{"it passes again", func() { subStalled = nil }, 200, "ready"},
 		{"shutdown begins", ready.ShutDown, 503, "shutting down"},
 	}
 	for _, st := range steps {

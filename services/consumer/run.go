@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return errors.Join(err, rt.Stop())
 		}
 		sub = jetstream.NewSubscriber(rt.JetStream, streamCfg.Name, own.QueueGroup, consCfg,
-			jetstream.WithConcurrency(own.Concurrency), jetstream.WithLogger(log))
+			jetstream.WithConcurrency(own.Concurrency), jetstream.WithLogger(log), jetstream.WithMetrics(rt.Metrics))
 		deadLetters = jetstream.NewPublisher(rt.JetStream)
 	case service.ModeCore:
 		sub = natscore.NewSubscriber(rt.Conn, natscore.WithQueueGroup(own.QueueGroup), natscore.WithConcurrency(own.Concurrency))
@@ -80,6 +80,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}); err != nil {
 		return errors.Join(err, rt.Stop())
+	}
+	if hc, ok := subscription.(messaging.HealthChecker); ok {
+		rt.Ready.Add(hc.Healthy) // unready while the subscription cannot deliver
 	}
 	rt.Ready.Started()
 	log.Info("consuming", "subject", rt.Settings.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)

@@ -179,12 +179,19 @@ func (p *proc) waitReady(t *testing.T) string {
 }
 
 func status(addr, path string) int {
+	code, _ := get(addr, path)
+	return code
+}
+
+// get returns the status and body of GET path, or 0 if the request failed.
+func get(addr, path string) (int, string) {
 	resp, err := http.Get("http://" + addr + path)
 	if err != nil {
-		return 0
+		return 0, ""
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func metricsText(t *testing.T, addr string) string {

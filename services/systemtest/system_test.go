@@ -265,3 +265,48 @@ func TestStopWhileWaitingForNATS(t *testing.T) {
 		})
 	}
 }
+
+// /readyz tells why a replica cannot consume while its durable is gone
+// (deleted with the stream, so it cannot be recreated) and turns ready
+// again by itself once the durable can be recreated.
+func TestReadyzFollowsTheDurable(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
+	addr := c1.waitReady(t)
+	js, err := natsjs.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	stream, err := js.Stream(ctx, "ORDERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	if err := js.DeleteStream(ctx, "ORDERS"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "/readyz 503 naming the consumer and why", func() bool {
+		code, body := get(addr, "/readyz")
+		return code == 503 && strings.Contains(body, "consumer fulfilment-workers") && strings.Contains(body, "stream not found")
+	})
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "/readyz 200 after recovery", func() bool { return status(addr, "/readyz") == 200 })
+	rawPublish(t, srv.Connect(t), "orders.created", []byte(`{"id":"order-after","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
+	eventually(t, "the order published after recovery is processed", func() bool { return len(c1.out.msgs("received order")) == 1 })
+	// The loop hears of the deletion from its waiting pull request, or
+	// from the pull it sends next finding nobody to answer it.
+	stalls := c1.out.msgs("jetstream consume stalled; restarting")
+	if len(stalls) != 1 || (stalls[0]["reason"] != "consumer_deleted" && stalls[0]["reason"] != "no_responders") {
+		t.Fatalf("stalls logged %v, want one for the deleted durable", stalls)
+	}
+	m := metricsText(t, addr)
+	for _, want := range []string{fmt.Sprintf("orders_consume_stalls_total{reason=%q} 1", stalls[0]["reason"]), "orders_consume_recoveries_total 1"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -2,17 +2,40 @@ package jetstream
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/distsys-go/orders/platform/messaging"
 )
 
 var (
-	_ messaging.Subscriber   = (*Subscriber)(nil)
-	_ messaging.Subscription = (*subscription)(nil)
+	_ messaging.Subscriber    = (*Subscriber)(nil)
+	_ messaging.Subscription  = (*subscription)(nil)
+	_ messaging.HealthChecker = (*subscription)(nil)
+)
+
+// Pull timing. The server sends an idle heartbeat every pullHeartbeat while
+// a pull request waits, and nats.go reports a missed heartbeat after two
+// periods without one. nats.go's defaults (30s expiry, 15s heartbeat) let
+// a replica whose pull request went nowhere (a consumer leader lost
+// without a word) idle for 30s; 2s notices it within 4s for the cost of
+// one tiny message every 2s per idle replica. The expiry must be at least
+// twice the heartbeat; 10s renews an idle pull request rarely.
+//
+// A stalled loop restarts after firstBackoff, doubling while restarts keep
+// failing up to maxBackoff: a few seconds at most between attempts, so a
+// replica delivers again soon after its consumer has a leader.
+const (
+	pullHeartbeat = 2 * time.Second
+	pullExpiry    = 10 * time.Second
+	firstBackoff  = 100 * time.Millisecond
+	maxBackoff    = 2 * time.Second
+	// probeTimeout bounds the consumer info request that confirms a
+	// (re)started loop's consumer has a leader.
+	probeTimeout = 2 * time.Second
 )
 
 // Option configures a Subscriber.
@@ -21,8 +44,14 @@ type Option func(*Subscriber)
 // WithConcurrency sets how many messages one replica handles at once.
 func WithConcurrency(n int) Option { return func(s *Subscriber) { s.concurrency = n } }
 
-// WithLogger sets where consume errors (missed heartbeats, reconnects) go.
+// WithLogger sets where consume stalls and recoveries go.
 func WithLogger(l *slog.Logger) Option { return func(s *Subscriber) { s.log = l } }
+
+// WithMetrics registers the consume-loop metrics (stalls by reason,
+// recoveries) with r.
+func WithMetrics(r prometheus.Registerer) Option {
+	return func(s *Subscriber) { s.metrics.register(r) }
+}
 
 // Subscriber binds to the durable consumer named durable on stream.
 type Subscriber struct {
@@ -32,12 +61,16 @@ type Subscriber struct {
 	cfg         ConsumerConfig
 	concurrency int
 	log         *slog.Logger
+	metrics     *stallMetrics
 }
 
 // NewSubscriber returns a subscriber; every replica built with the same
 // stream and durable shares one consumer.
 func NewSubscriber(js natsjs.JetStream, stream, durable string, cfg ConsumerConfig, opts ...Option) *Subscriber {
-	s := &Subscriber{js: js, stream: stream, durable: durable, cfg: cfg, concurrency: 1, log: slog.Default()}
+	s := &Subscriber{
+		js: js, stream: stream, durable: durable, cfg: cfg, concurrency: 1, log: slog.Default(),
+		metrics: newStallMetrics(),
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -45,41 +78,27 @@ func NewSubscriber(js natsjs.JetStream, stream, durable string, cfg ConsumerConf
 }
 
 // Subscribe creates or updates the durable consumer filtered on subject and
-// starts consuming from it.
+// starts consuming from it. From then on the subscription watches its
+// consume loop: when the loop stops delivering (the durable deleted, its
+// leader lost, heartbeats missed) it reports itself unhealthy, ensures the
+// durable again and restarts the loop until it delivers.
 func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.Handler) (messaging.Subscription, error) {
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.stream, s.cfg.durable(s.durable, subject))
+	sub := &subscription{
+		Subscriber: s,
+		config:     s.cfg.durable(s.durable, subject),
+		workers:    messaging.NewWorkers(s.concurrency),
+		health:     newHealth(s.durable),
+		kick:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+	}
+	sub.handle = func(m natsjs.Msg) { h(ctx, toMessage(m)) }
+	// The watch outlives ctx, as handlers do: only Drain ends it.
+	sub.life, sub.end = context.WithCancel(context.WithoutCancel(ctx))
+	cons, err := sub.start(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("ensure consumer %s on %s: %w", s.durable, s.stream, err)
+		sub.end()
+		return nil, err
 	}
-	workers := messaging.NewWorkers(s.concurrency)
-	cc, err := cons.Consume(func(m natsjs.Msg) {
-		workers.Go(func() { h(ctx, toMessage(m)) })
-	},
-		natsjs.PullMaxMessages(s.cfg.PullMaxMessages),
-		natsjs.ConsumeErrHandler(func(_ natsjs.ConsumeContext, err error) {
-			s.log.Warn("jetstream consume", "consumer", s.durable, "error", err)
-		}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("consume %s: %w", s.durable, err)
-	}
-	return &subscription{cc: cc, workers: workers}, nil
-}
-
-type subscription struct {
-	cc      natsjs.ConsumeContext
-	workers *messaging.Workers
-}
-
-// Drain stops pulling and waits until every buffered message went through
-// a handler. Stop would throw the buffered messages away; they would come
-// back only after the ack wait.
-func (s *subscription) Drain(ctx context.Context) error {
-	s.cc.Drain()
-	select {
-	case <-s.cc.Closed():
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return s.workers.Wait(ctx)
+	go sub.supervise(cons)
+	return sub, nil
 }
