@@ -52,6 +52,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		log:      rt.Log,
 		now:      time.Now,
 	}
+	// Ready means orders get out: a producer whose every publish is
+	// refused (a full stream, say) says so on /readyz.
+	rt.Ready.Add(p.health.Check)
 	rt.Log.Info("publishing", "subject", p.subject, "rate_per_s", float64(p.pace.Limit()), "count", p.count)
 	ids, err := p.run(ctx)
 	if err == nil && own.VerifyTimeout > 0 && ctx.Err() == nil {
