@@ -1,6 +1,8 @@
 package testkit
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -29,6 +31,19 @@ func Verbose() PollOption { return func(p *poll) { p.verbose = true } }
 // holds, so a loaded machine slows it without failing it.
 func Eventually(t testing.TB, what string, bound time.Duration, cond func() (bool, string), opts ...PollOption) {
 	t.Helper()
+	if err := Await(t, what, bound, cond, opts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ErrTimeout is what Await returns when bound passed first.
+var ErrTimeout = errors.New("timed out")
+
+// Await is Eventually for a test that goes on after a timeout (an audit
+// that still reports what it can): it returns an error wrapping ErrTimeout
+// instead of failing t.
+func Await(t testing.TB, what string, bound time.Duration, cond func() (bool, string), opts ...PollOption) error {
+	t.Helper()
 	p := poll{every: 20 * time.Millisecond}
 	for _, o := range opts {
 		o(&p)
@@ -38,14 +53,14 @@ func Eventually(t testing.TB, what string, bound time.Duration, cond func() (boo
 	for {
 		ok, seen := cond()
 		if ok {
-			return
+			return nil
 		}
 		if p.verbose && seen != logged {
 			t.Logf("awaiting %s; seen: %s", what, seen)
 			logged = seen
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("awaited %s for %s; last seen: %s", what, bound, seen)
+			return fmt.Errorf("awaited %s for %s: %w; last seen: %s", what, bound, ErrTimeout, seen)
 		}
 		time.Sleep(p.every)
 	}

@@ -40,6 +40,7 @@ type Proc struct {
 	// Name is the binary's base name, or what the Name option set.
 	Name string
 	path string
+	args []string
 	env  []string
 
 	mu       sync.Mutex
@@ -58,6 +59,10 @@ type ProcOption func(*Proc)
 // Name names the process in failures and logs (default: the binary's base
 // name), for tests that run several of the same binary.
 func Name(name string) ProcOption { return func(p *Proc) { p.Name = name } }
+
+// Args gives the binary command-line arguments; the services take none
+// (environment only), nats-server does.
+func Args(args ...string) ProcOption { return func(p *Proc) { p.args = args } }
 
 // Start runs the binary at path with exactly the environment env (nothing
 // inherited) and kills it when t ends; if t failed, it logs the process's
@@ -84,8 +89,9 @@ func Start(t testing.TB, path string, env []string, opts ...ProcOption) *Proc {
 
 func (p *Proc) run(t testing.TB) {
 	t.Helper()
-	cmd := exec.Command(p.path)
+	cmd := exec.Command(p.path, p.args...)
 	cmd.Env = p.env
+	dieWithTest(cmd)
 	cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
