@@ -6,9 +6,11 @@ CHART := charts/orders
 # ---- pinned tools, built from their Go modules into ./bin (GOBIN) ----------
 HELM_VERSION        := v4.3.1
 KUBECONFORM_VERSION := v0.8.0
+HELM_DOCS_VERSION   := v1.14.2
 HELM                := $(BIN)/helm
 KUBECONFORM         := $(BIN)/kubeconform
-TOOLS += $(HELM) $(KUBECONFORM)
+HELM_DOCS           := $(BIN)/helm-docs
+TOOLS += $(HELM) $(KUBECONFORM) $(HELM_DOCS)
 
 # A version stamp per tool: changing a pin above rebuilds that tool only.
 $(HELM): $(BIN)/.version-helm-$(HELM_VERSION)
@@ -16,6 +18,9 @@ $(HELM): $(BIN)/.version-helm-$(HELM_VERSION)
 	@touch $@
 $(KUBECONFORM): $(BIN)/.version-kubeconform-$(KUBECONFORM_VERSION)
 	$(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+	@touch $@
+$(HELM_DOCS): $(BIN)/.version-helmdocs-$(HELM_DOCS_VERSION)
+	$(GO) install github.com/norwoodj/helm-docs/cmd/helm-docs@$(HELM_DOCS_VERSION)
 	@touch $@
 $(BIN)/.version-%:
 	@mkdir -p $(BIN)
@@ -48,6 +53,17 @@ chart-lint: $(HELM) $(KUBECONFORM) ## helm lint, and kubeconform of the default 
 	$(HELM) lint --strict $(CHART)
 	$(HELM) template orders $(CHART) | $(KUBECONFORM) -strict -summary \
 		-kubernetes-version $(KUBERNETES_VERSION) $(KUBECONFORM_SCHEMAS) -
+
+# charts/orders/README.md, from README.md.gotmpl and the values.yaml
+# comments. test/chart (TestChartReadmeCurrent) runs helm-docs with these
+# flags (ORDERS_HELM_DOCS_FLAGS; the same by default) and fails when the file
+# differs.
+HELM_DOCS_FLAGS := --sort-values-order file --skip-version-footer
+export ORDERS_HELM_DOCS_FLAGS := $(HELM_DOCS_FLAGS)
+
+.PHONY: chart-docs
+chart-docs: $(HELM_DOCS) ## regenerate charts/orders/README.md from values.yaml comments
+	$(HELM_DOCS) --chart-search-root $(CHART) $(HELM_DOCS_FLAGS)
 
 # ---- container images ------------------------------------------------------
 # Both services from the one Dockerfile, tagged orders-<side>:<chart appVersion>

@@ -60,7 +60,7 @@ func Load(args []string, out io.Writer, specs ...any) error {
 			continue
 		}
 		if err := envconfig.Process("", spec); err != nil {
-			return fmt.Errorf("config: %w", err)
+			return fmt.Errorf("config: %w", parseError(err))
 		}
 		if v, ok := spec.(Validator); ok {
 			if err := v.Validate(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 type spec struct {
 	URL     string        `envconfig:"TEST_URL" default:"nats://x" desc:"the url"`
 	Timeout time.Duration `envconfig:"TEST_TIMEOUT" default:"2s" desc:"the timeout"`
+	Level   slog.Level    `envconfig:"TEST_LEVEL" default:"info" desc:"the level"`
 }
 
 type other struct {
@@ -38,8 +40,10 @@ func TestLoad(t *testing.T) {
 	}{
 		{name: "defaults", wantCount: 3},
 		{name: "from env", env: map[string]string{"TEST_COUNT": "7"}, wantCount: 7},
-		{name: "bad value names the variable", env: map[string]string{"TEST_TIMEOUT": "soon"}, wantErr: "TEST_TIMEOUT"},
-		{name: "bad int names the variable", env: map[string]string{"TEST_COUNT": "many"}, wantErr: "TEST_COUNT"},
+		{name: "bad duration names the variable", env: map[string]string{"TEST_TIMEOUT": "soon"}, wantErr: `config: TEST_TIMEOUT="soon": want a duration with a unit, such as 500ms, 30s or 1m30s`},
+		{name: "duration without a unit", env: map[string]string{"TEST_TIMEOUT": "5"}, wantErr: `config: TEST_TIMEOUT="5": want a duration`},
+		{name: "bad int names the variable", env: map[string]string{"TEST_COUNT": "many"}, wantErr: `config: TEST_COUNT="many": want an integer`},
+		{name: "bad level names the variable", env: map[string]string{"TEST_LEVEL": "loud"}, wantErr: `config: TEST_LEVEL="loud": want debug, info, warn or error`},
 		{name: "help", args: []string{"-h"}, wantHelp: true},
 		{name: "long help", args: []string{"--help"}, wantHelp: true},
 		{name: "unknown flag", args: []string{"-port=1"}, wantErr: "environment variables only"},
@@ -75,6 +79,10 @@ func TestLoad(t *testing.T) {
 			case tc.wantErr != "":
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want one containing %q", err, tc.wantErr)
+				}
+				// One line in the user's words: no parser internals.
+				if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "envconfig") || strings.Contains(msg, "strconv") {
+					t.Errorf("err %q: want one line without envconfig's or strconv's internals", msg)
 				}
 			default:
 				if err != nil {

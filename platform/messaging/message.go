@@ -20,6 +20,12 @@ type Message struct {
 	// Deliveries counts how often this message was delivered, 1 the first
 	// time. Only set on delivered messages.
 	Deliveries uint64
+	// Stream names the stream that stores a delivered message, and
+	// Sequence is its sequence there: together they find the message again
+	// after it was settled. Empty and 0 on transports without a stream
+	// (core NATS); the memory transport sets only Sequence.
+	Stream   string
+	Sequence uint64
 
 	settler Settler
 	mu      sync.Mutex

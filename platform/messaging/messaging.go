@@ -22,6 +22,19 @@ var (
 	// ErrClosed is returned by operations on a drained subscription or a
 	// closed publisher.
 	ErrClosed = errors.New("messaging: closed")
+	// ErrFull is wrapped by a Publish the transport refused because its
+	// storage is full (a stream at its byte or message limit, a server out
+	// of JetStream storage). Nothing was stored; the same message may be
+	// published again once consumers made room.
+	ErrFull = errors.New("messaging: storage full")
+	// ErrUnavailable is wrapped by a Publish that no server or stream
+	// answered: disconnected, no stream captures the subject, or a
+	// clustered stream between leaders. It may succeed when retried.
+	ErrUnavailable = errors.New("messaging: unavailable")
+	// ErrRejected wraps a publish error that retrying the same message
+	// cannot cure: it is too large for the server or the stream, or its
+	// subject is not a valid one. Other publish errors may be transient.
+	ErrRejected = errors.New("messaging: message rejected")
 )
 
 // Publisher sends messages. A nil error means the transport accepted the

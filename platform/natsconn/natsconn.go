@@ -42,11 +42,15 @@ type Option func(*options)
 
 type options struct {
 	registerer prometheus.Registerer
+	status     **Status
 	extra      []nats.Option
 }
 
 // WithMetrics registers the connection's counters with r.
 func WithMetrics(r prometheus.Registerer) Option { return func(o *options) { o.registerer = r } }
+
+// WithStatus sets *s to the connection's Status, for readiness checks.
+func WithStatus(s **Status) Option { return func(o *options) { o.status = s } }
 
 // WithNATSOptions passes further options to nats.Connect.
 func WithNATSOptions(opts ...nats.Option) Option {
@@ -72,14 +76,19 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 			return nil, fmt.Errorf("register nats metrics: %w", err)
 		}
 	}
+	status := newStatus(cfg, log)
+	if o.status != nil {
+		*o.status = status
+	}
 	natsOpts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(cfg.ReconnectWait),
 		nats.ConnectHandler(func(nc *nats.Conn) {
-			log.Info("nats connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
+			log.Info("nats connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName(), "failed_attempts", status.connected())
 		}),
+		nats.ReconnectErrHandler(status.attemptFailed),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if nc.IsClosed() || err == nil {
 				return // our own Close or Drain; ClosedHandler logs it
@@ -88,7 +97,7 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			reconnects.Inc()
-			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
+			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName(), "failed_attempts", status.connected())
 		}),
 		nats.LameDuckModeHandler(func(nc *nats.Conn) {
 			log.Warn("nats server entering lame-duck mode; will reconnect elsewhere", "server", nc.ConnectedServerName())
@@ -111,10 +120,12 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 		natsOpts = append(natsOpts, nats.UserInfo(cfg.User, cfg.Password))
 	}
 	natsOpts = append(natsOpts, o.extra...)
+	log.Info("connecting to nats", "url", status.urls)
 	nc, err := nats.Connect(cfg.URL, natsOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect nats %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("connect nats %s: %w", status.urls, err)
 	}
+	status.nc.Store(nc)
 	return nc, nil
 }
 

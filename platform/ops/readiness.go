@@ -28,18 +28,20 @@ func (r *Readiness) Started() { r.started.Store(true) }
 // ShutDown turns the service unready for good.
 func (r *Readiness) ShutDown() { r.shuttingDown.Store(true) }
 
-// Check returns nil when ready, else why not.
+// Check returns nil when ready, else why not. A failing check is
+// reported even during start-up, so that /readyz says "nats unreachable"
+// rather than only "starting" while a pod waits for its server.
 func (r *Readiness) Check() error {
-	switch {
-	case r.shuttingDown.Load():
+	if r.shuttingDown.Load() {
 		return ErrShuttingDown
-	case !r.started.Load():
-		return ErrStarting
 	}
 	for _, c := range r.checks {
 		if err := c(); err != nil {
 			return err
 		}
+	}
+	if !r.started.Load() {
+		return ErrStarting
 	}
 	return nil
 }

@@ -46,7 +46,8 @@ func TestEndpointsFollowReadiness(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{"before start-up completes", func() {}, 503, "starting"},
+		{"nats down during start-up", func() { natsDown = errors.New("nats unreachable") }, 503, "nats unreachable"},
+		{"before start-up completes", func() { natsDown = nil }, 503, "starting"},
 		{"started and connected", ready.Started, 200, "ready"},
 		{"nats lost", func() { natsDown = errors.New("nats RECONNECTING") }, 503, "RECONNECTING"},
 		{"nats back", func() { natsDown = nil }, 200, "ready"},

@@ -62,8 +62,10 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 	settings.Instance = instance
 	log := logging.New(stdout, logCfg, name, instance)
 	reg := ops.NewRegistry()
+	log.Info("starting", "version", version, "delivery_mode", settings.DeliveryMode, "nats_url", natsconn.Redact(natsCfg.URL), "subject", settings.Subject)
 
-	nc, err := natsconn.Connect(natsCfg, name+"/"+instance, log, natsconn.WithMetrics(reg))
+	var natsStatus *natsconn.Status
+	nc, err := natsconn.Connect(natsCfg, name+"/"+instance, log, natsconn.WithMetrics(reg), natsconn.WithStatus(&natsStatus))
 	if err != nil {
 		return nil, err
 	}
@@ -72,19 +74,13 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	ready := ops.NewReadiness(func() error {
-		if s := nc.Status(); s != nats.CONNECTED {
-			return fmt.Errorf("nats %s", s)
-		}
-		return nil
-	})
+	ready := ops.NewReadiness(natsStatus.Check)
 	srv, err := ops.Listen(httpCfg, ready, reg, log)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	go srv.Serve()
-	log.Info("starting", "version", version, "delivery_mode", settings.DeliveryMode, "nats_url", natsCfg.URL, "subject", settings.Subject)
 	return &Runtime{Settings: settings, Log: log, Metrics: reg, Conn: nc, JetStream: js, Ready: ready, ops: srv}, nil
 }
 

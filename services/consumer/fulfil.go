@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/distsys-go/orders/platform/events"
@@ -13,32 +12,27 @@ import (
 	"github.com/distsys-go/orders/platform/messaging"
 )
 
-// Dead-letter reasons, the value of the reason header and metric label.
-const (
-	reasonOversized = "oversized"
-	reasonMalformed = "malformed"
-	reasonInvalid   = "invalid"
-)
-
-// Headers set on a dead letter.
-const (
-	HeaderDeadLetterReason = "Orders-Dead-Letter-Reason"
-	HeaderDeadLetterError  = "Orders-Dead-Letter-Error"
-	HeaderOriginalSubject  = "Orders-Original-Subject"
-	HeaderDeliveries       = "Orders-Deliveries"
-)
-
-// maxNakDelay caps the pause before a failed order is tried again.
+// maxNakDelay caps the pause before a failed order is tried again; the
+// MAX_DELIVER description does its arithmetic with it.
 const maxNakDelay = 30 * time.Second
+
+// backoff is the pause before the next delivery of a message that failed
+// on its deliveries-th: 1s, 2s, ... up to maxNakDelay.
+func backoff(deliveries uint64) time.Duration {
+	return min(time.Duration(deliveries)*time.Second, maxNakDelay)
+}
 
 // fulfiller is the consumer's business logic: decode, validate, process,
 // acknowledge; every message ends acknowledged, dead-lettered or handed
-// back for redelivery, never dropped and never blocking the stream.
+// back for redelivery, never dropped and never blocking the stream. A
+// message is handed back at most maxDeliver-1 times: on its last delivery
+// a failure dead-letters it instead, so nothing loops for ever.
 type fulfiller struct {
 	ledger        ledger.Ledger
 	deadLetters   messaging.Publisher
 	deadLetterSub string
 	maxPayload    int
+	maxDeliver    int
 	workTime      time.Duration
 	instance      string
 	metrics       *metrics
@@ -52,16 +46,16 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 		f.metrics.redelivered.Inc()
 	}
 	if len(msg.Data) > f.maxPayload {
-		f.deadLetter(ctx, msg, reasonOversized, fmt.Errorf("payload of %d bytes exceeds %d", len(msg.Data), f.maxPayload))
+		f.deadLetter(ctx, msg, events.ReasonOversized, fmt.Errorf("payload of %d bytes exceeds %d", len(msg.Data), f.maxPayload))
 		return
 	}
 	order, err := events.DecodeOrder(msg.Data)
 	switch {
 	case errors.Is(err, events.ErrMalformed):
-		f.deadLetter(ctx, msg, reasonMalformed, err)
+		f.deadLetter(ctx, msg, events.ReasonMalformed, err)
 		return
 	case err != nil:
-		f.deadLetter(ctx, msg, reasonInvalid, err)
+		f.deadLetter(ctx, msg, events.ReasonInvalid, err)
 		return
 	}
 	if err := f.process(ctx, order); err != nil {
@@ -71,8 +65,13 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 			f.settle(msg.Ack(), order.ID)
 			return
 		}
+		if f.lastDelivery(msg) {
+			f.deadLetter(ctx, msg, events.ReasonMaxDeliveries,
+				fmt.Errorf("order %s failed on all %d deliveries, the last with: %w", order.ID, msg.Deliveries, err))
+			return
+		}
 		f.metrics.failed.Inc()
-		delay := min(time.Duration(msg.Deliveries)*time.Second, maxNakDelay)
+		delay := backoff(msg.Deliveries)
 		f.log.Warn("order processing failed; will be redelivered", "order_id", order.ID, "deliveries", msg.Deliveries, "retry_in", delay.String(), "error", err)
 		f.settle(msg.Nak(delay), order.ID)
 		return
@@ -104,29 +103,10 @@ func (f *fulfiller) process(ctx context.Context, order events.OrderEvent) error 
 	})
 }
 
-// deadLetter republishes msg on the dead-letter subject with why in its
-// headers, then terminates it. If the dead letter cannot be published the
-// message is handed back, so it is never lost.
-func (f *fulfiller) deadLetter(ctx context.Context, msg *messaging.Message, reason string, cause error) {
-	dl := messaging.NewMessage(f.deadLetterSub, "", msg.Data)
-	if msg.ID != "" {
-		dl.ID = "dead-" + msg.ID
-	}
-	dl.Header = map[string]string{
-		HeaderDeadLetterReason: reason,
-		HeaderDeadLetterError:  cause.Error(),
-		HeaderOriginalSubject:  msg.Subject,
-		HeaderDeliveries:       strconv.FormatUint(msg.Deliveries, 10),
-	}
-	if err := f.deadLetters.Publish(ctx, dl); err != nil {
-		f.metrics.failed.Inc()
-		f.log.Error("dead-letter publish failed; message handed back", "msg_id", msg.ID, "reason", reason, "error", err)
-		f.settle(msg.Nak(time.Second), msg.ID)
-		return
-	}
-	f.metrics.deadLettered.WithLabelValues(reason).Inc()
-	f.log.Warn("message dead-lettered", "msg_id", msg.ID, "reason", reason, "error", cause.Error(), "dead_letter_subject", f.deadLetterSub)
-	f.settle(msg.Term(reason), msg.ID)
+// lastDelivery reports whether msg will not be delivered again if handed
+// back: the server stops at the durable's MaxDeliver, which is maxDeliver.
+func (f *fulfiller) lastDelivery(msg *messaging.Message) bool {
+	return f.maxDeliver > 0 && msg.Deliveries >= uint64(f.maxDeliver)
 }
 
 // settle logs a failed acknowledgement. The message then comes back after

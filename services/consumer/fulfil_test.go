@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/memory"
@@ -70,7 +72,7 @@ func newFixture(t *testing.T, replicas int, wrap func(ledger.Ledger) ledger.Ledg
 	subs := []messaging.Subscription{dlqSub}
 	for i := range replicas {
 		ff := &fulfiller{
-			ledger: led, deadLetters: f.broker, deadLetterSub: testDLQ, maxPayload: 1024,
+			ledger: led, deadLetters: f.broker, deadLetterSub: testDLQ, maxPayload: 1024, maxDeliver: 5,
 			instance: "replica-" + string(rune('a'+i)), metrics: f.metrics,
 			log: slog.New(slog.DiscardHandler), now: time.Now,
 		}
@@ -141,10 +143,10 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 		data   []byte
 		reason string
 	}{
-		{"malformed JSON", []byte(`{"id": "order-1",`), reasonMalformed},
-		{"wrong types", []byte(`{"id":"order-1","product_id":7,"quantity":"two","created_at":"2026-11-25T08:00:00Z"}`), reasonMalformed},
-		{"missing fields", []byte(`{"id":"order-1"}`), reasonInvalid},
-		{"oversized", []byte(`{"id":"order-1","pad":"` + strings.Repeat("x", 2000) + `"}`), reasonOversized},
+		{"malformed JSON", []byte(`{"id": "order-1",`), events.ReasonMalformed},
+		{"wrong types", []byte(`{"id":"order-1","product_id":7,"quantity":"two","created_at":"2026-11-25T08:00:00Z"}`), events.ReasonMalformed},
+		{"missing fields", []byte(`{"id":"order-1"}`), events.ReasonInvalid},
+		{"oversized", []byte(`{"id":"order-1","pad":"` + strings.Repeat("x", 2000) + `"}`), events.ReasonOversized},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,10 +158,23 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 			case <-time.After(15 * time.Second):
 				t.Fatal("no dead letter")
 			}
-			if got := dl.Header[HeaderDeadLetterReason]; got != tc.reason {
+			if got := dl.Header[events.HeaderDeadLetterReason]; got != tc.reason {
 				t.Errorf("reason header %q, want %q", got, tc.reason)
 			}
-			if dl.Header[HeaderOriginalSubject] != testSubject || dl.Header[HeaderDeadLetterError] == "" || string(dl.Data) != string(tc.data) {
+			want := map[string]string{
+				events.HeaderOriginalSubject:     testSubject,
+				events.HeaderOriginalID:          "bad-1",
+				events.HeaderOriginalSequence:    "1",
+				events.HeaderOriginalSize:        strconv.Itoa(len(tc.data)),
+				events.HeaderDeliveries:          "1",
+				events.HeaderDeadLetterTruncated: "false",
+			}
+			for k, v := range want {
+				if dl.Header[k] != v {
+					t.Errorf("header %s = %q, want %q", k, dl.Header[k], v)
+				}
+			}
+			if dl.Header[events.HeaderDeadLetterError] == "" || string(dl.Data) != string(tc.data) {
 				t.Errorf("dead letter headers %v, data %d bytes", dl.Header, len(dl.Data))
 			}
 			if got := testutil.ToFloat64(f.metrics.deadLettered.WithLabelValues(tc.reason)); got != 1 {

@@ -1,6 +1,10 @@
 package main
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/distsys-go/orders/platform/events"
+)
 
 // metrics are the consumer's counters; names are shared with dashboards
 // and alerts, so treat them as API.
@@ -8,9 +12,12 @@ type metrics struct {
 	processed    prometheus.Counter
 	failed       prometheus.Counter
 	deadLettered *prometheus.CounterVec
-	redelivered  prometheus.Counter
-	duplicates   prometheus.Counter
-	eventAge     prometheus.Histogram
+	// deadLetterFailures counts messages given up on without a dead letter:
+	// each is logged as an error with its stream and sequence.
+	deadLetterFailures *prometheus.CounterVec
+	redelivered        prometheus.Counter
+	duplicates         prometheus.Counter
+	eventAge           prometheus.Histogram
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -24,6 +31,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orders_dead_lettered_total", Help: "Messages sent to the dead-letter subject, by reason.",
 		}, []string{"reason"}),
+		deadLetterFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orders_dead_letter_failures_total",
+			Help: "Messages terminated without a dead letter because publishing it kept failing or was rejected, by reason; each is logged as an error with its stream and sequence.",
+		}, []string{"reason"}),
 		redelivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "orders_redelivered_total", Help: "Deliveries that were not the first delivery of their message.",
 		}),
@@ -36,9 +47,11 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10), // 0.5ms .. ~131s
 		}),
 	}
-	for _, reason := range []string{reasonOversized, reasonMalformed, reasonInvalid} {
-		m.deadLettered.WithLabelValues(reason) // export zeros so rate() works from the start
+	for _, reason := range []string{events.ReasonOversized, events.ReasonMalformed, events.ReasonInvalid, events.ReasonMaxDeliveries} {
+		// Export zeros so rate() works from the start.
+		m.deadLettered.WithLabelValues(reason)
+		m.deadLetterFailures.WithLabelValues(reason)
 	}
-	r.MustRegister(m.processed, m.failed, m.deadLettered, m.redelivered, m.duplicates, m.eventAge)
+	r.MustRegister(m.processed, m.failed, m.deadLettered, m.deadLetterFailures, m.redelivered, m.duplicates, m.eventAge)
 	return m
 }

@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		deadLetters:   deadLetters,
 		deadLetterSub: own.DeadLetterSubject,
 		maxPayload:    own.MaxPayloadBytes,
+		maxDeliver:    consCfg.MaxDeliver,
 		workTime:      own.WorkTime,
 		instance:      rt.Settings.Instance,
 		metrics:       newMetrics(rt.Metrics),
@@ -69,6 +70,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// Handlers outlive ctx: a SIGTERM must let the order in hand finish.
 	handlerCtx := context.WithoutCancel(ctx)
+	exhausted, err := watchExhausted(handlerCtx, rt, streamCfg.Name, own.QueueGroup, f)
+	if err != nil {
+		return errors.Join(err, rt.Stop())
+	}
 	var subscription messaging.Subscription
 	if err := service.Retry(ctx, log, "subscribe", func(context.Context) (err error) {
 		subscription, err = sub.Subscribe(handlerCtx, rt.Settings.Subject, f.Handle)
@@ -87,6 +92,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var errs []error
 	if err := subscription.Drain(graceCtx); err != nil {
 		errs = append(errs, fmt.Errorf("drain subscription: %w", err))
+	}
+	if err := exhausted.Drain(graceCtx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := rt.Close(graceCtx); err != nil {
 		errs = append(errs, err)

@@ -24,6 +24,7 @@ type producer struct {
 	timeout  time.Duration
 	products []string
 	metrics  *metrics
+	health   *publishHealth
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -92,9 +93,12 @@ func (p *producer) publish(ctx context.Context, order events.OrderEvent) error {
 		attemptCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
 		defer cancel()
 		if err := p.pub.Publish(attemptCtx, msg); err != nil {
-			p.metrics.publishErrors.Inc()
+			reason := publishErrorReason(err)
+			p.metrics.publishErrors.WithLabelValues(reason).Inc()
+			p.health.failed(reason, err)
 			return err
 		}
+		p.health.ok()
 		return nil
 	})
 	if err != nil {

@@ -40,7 +40,8 @@ func newTestProducer(pub messaging.Publisher, count int) *producer {
 	return &producer{
 		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count,
 		timeout: time.Second, products: []string{"sku-a", "sku-b"},
-		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler), now: time.Now,
+		metrics: newMetrics(prometheus.NewRegistry()), health: &publishHealth{now: time.Now},
+		log: slog.New(slog.DiscardHandler), now: time.Now,
 	}
 }
 

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		timeout:  own.PublishTimeout,
 		products: own.ProductIDs,
 		metrics:  newMetrics(rt.Metrics),
+		health:   &publishHealth{now: time.Now},
 		log:      rt.Log,
 		now:      time.Now,
 	}

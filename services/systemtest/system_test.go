@@ -24,7 +24,7 @@ func TestHelpAndBadSettings(t *testing.T) {
 		want     []string // in stdout for 0, in stderr otherwise
 	}{
 		{"producer", []string{"-h"}, nil, 0, []string{"NATS_URL", "DELIVERY_MODE", "PUBLISH_INTERVAL", "PUBLISH_RATE", "PUBLISH_COUNT", "VERIFY_TIMEOUT", "HTTP_ADDR", "STREAM_NAME", "2s"}},
-		{"consumer", []string{"-h"}, nil, 0, []string{"NATS_URL", "QUEUE_GROUP", "fulfilment-workers", "ACK_WAIT", "DEDUP_BUCKET", "DEAD_LETTER_SUBJECT", "SHUTDOWN_GRACE"}},
+		{"consumer", []string{"-h"}, nil, 0, []string{"NATS_URL", "QUEUE_GROUP", "fulfilment-workers", "ACK_WAIT", "DEDUP_BUCKET", "DEAD_LETTER_SUBJECT", "SHUTDOWN_GRACE", "MAX_DELIVER"}},
 		{"producer", nil, []string{"PUBLISH_RATE=fast"}, 1, []string{"PUBLISH_RATE"}},
 		{"producer", nil, []string{"PUBLISH_COUNT=-1"}, 1, []string{"PUBLISH_COUNT"}},
 		{"consumer", nil, []string{"ACK_WAIT=soon"}, 1, []string{"ACK_WAIT"}},
@@ -37,6 +37,7 @@ func TestHelpAndBadSettings(t *testing.T) {
 		{"producer", nil, []string{"NATS_URL="}, 1, []string{"NATS_URL"}},
 		{"consumer", nil, []string{"MAX_PAYLOAD_BYTES=-5"}, 1, []string{"MAX_PAYLOAD_BYTES=-5"}},
 		{"consumer", nil, []string{"PULL_MAX_MESSAGES=0"}, 1, []string{"PULL_MAX_MESSAGES=0"}},
+		{"consumer", nil, []string{"MAX_DELIVER=0"}, 1, []string{"MAX_DELIVER=0: must be at least 1"}},
 		{"consumer", nil, []string{"CONCURRENCY=0"}, 1, []string{"CONCURRENCY=0"}},
 		{"consumer", nil, []string{"QUEUE_GROUP=a.b"}, 1, []string{`QUEUE_GROUP="a.b"`}},
 		{"consumer", nil, []string{"STREAM_MAX_AGE=-1h"}, 1, []string{"STREAM_MAX_AGE=-1h"}},

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,52 +120,6 @@ func TestEnvContract(t *testing.T) {
 	}
 }
 
-// natsConfig is a rendered nats.conf rewritten to run on this machine:
-// only the paths and ports that point into the pod change.
-type natsConfig struct {
-	path             string
-	clientPort, http int
-	env              []string
-}
-
-func localNATSConfig(t *testing.T, objs []obj, secretEnv map[string]string) natsConfig {
-	t.Helper()
-	conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
-	dir := t.TempDir()
-	nc := natsConfig{path: filepath.Join(dir, "nats.conf"), clientPort: natstest.FreePort(t), http: natstest.FreePort(t)}
-	rewrites := []struct{ re, repl string }{
-		{`(?m)^(\s*)store_dir: .*$`, `${1}store_dir: "` + filepath.Join(dir, "js") + `"`},
-		{`(?m)^(\s*)pid_file: .*$`, `${1}pid_file: "` + filepath.Join(dir, "nats.pid") + `"`},
-		{`(?m)^(\s*)port: 4222$`, fmt.Sprintf("${1}port: %d", nc.clientPort)},
-		{`(?m)^(\s*)http_port: 8222$`, fmt.Sprintf("${1}http_port: %d", nc.http)},
-		{`(?m)^(\s*)port: 6222$`, fmt.Sprintf("${1}port: %d", natstest.FreePort(t))},
-	}
-	for _, r := range rewrites {
-		re := regexp.MustCompile(r.re)
-		if !re.MatchString(conf) && !strings.Contains(r.re, "6222") {
-			t.Fatalf("rendered nats.conf has no line matching %s:\n%s", r.re, conf)
-		}
-		conf = re.ReplaceAllString(conf, r.repl)
-	}
-	if err := os.WriteFile(nc.path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The container's environment as the StatefulSet gives it.
-	env, _ := containerEnv(t, containers(mustFind(t, objs, "StatefulSet", name("nats")))[0])
-	for _, n := range sortedKeys(env) {
-		v := env[n]
-		switch {
-		case v.fieldPath == "metadata.name":
-			nc.env = append(nc.env, n+"=orders-nats-0")
-		case v.secret != "":
-			nc.env = append(nc.env, n+"="+secretEnv[v.secret+"/"+v.secretKey])
-		default:
-			nc.env = append(nc.env, n+"="+v.value)
-		}
-	}
-	return nc
-}
-
 // secrets are the rendered Secrets' keys as "name/key" → value.
 func secrets(objs []obj) map[string]string {
 	m := map[string]string{}
@@ -192,13 +145,14 @@ func TestNATSConfigValid(t *testing.T) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
-			nc := localNATSConfig(t, objs, secrets(objs))
-			cmd := exec.Command(natsServer, "-t", "-c", nc.path)
-			cmd.Env = append(os.Environ(), nc.env...)
-			out, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "is valid") {
-				conf, _ := os.ReadFile(nc.path)
-				t.Errorf("nats-server -t: %v\n%s\n%s", err, out, conf)
+			for _, srv := range renderedNATS(t, objs, secrets(objs)).servers {
+				cmd := exec.Command(natsServer, "-t", "-c", srv.conf)
+				cmd.Env = append(os.Environ(), srv.env...)
+				out, err := cmd.CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "is valid") {
+					conf, _ := os.ReadFile(srv.conf)
+					t.Errorf("%s: nats-server -t: %v\n%s\n%s", srv.pod, err, out, conf)
+				}
 			}
 		})
 	}
@@ -208,16 +162,21 @@ func TestNATSConfigValid(t *testing.T) {
 // configuration and the real binaries with the rendered environments: the
 // consumers as their Deployment says, the producer Deployment, and the helm
 // test Pod's producer, which exits 0 only when every order was recorded.
-// Only pod-local addresses change: the NATS host becomes 127.0.0.1 and the
-// ports free local ones.
+// Only pod-local addresses change: each NATS address (the Service, or each
+// server of a cluster) becomes 127.0.0.1 and a free local port.
 func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 	cases := []struct {
-		name string
-		sets []string
+		name    string
+		sets    []string
+		streams []string // on a cluster: the streams that must be replicated to every server
 	}{
-		{"defaults", nil},
-		{"auth", []string{"nats.auth.enabled=true", "nats.auth.password=flow-s3cret"}},
-		{"core delivery", []string{"common.deliveryMode=core"}},
+		{"defaults", nil, nil},
+		// A numeric password: nats.conf must still read it as a string.
+		{"auth", []string{"nats.auth.enabled=true", "string:nats.auth.password=424242"}, nil},
+		{"core delivery", []string{"common.deliveryMode=core"}, nil},
+		// R3 stream and ledger on three servers whose routes authenticate;
+		// the services list every server in NATS_URL.
+		{"3-node cluster with auth", []string{"nats.cluster.enabled=true", "nats.auth.enabled=true", "nats.auth.password=fl0w:S3cret!"}, []string{"ORDERS", "KV_orders-processed"}},
 	}
 	natsServer := tool(t, "nats-server", "tools")
 	producer, consumer := tool(t, "producer", "build"), tool(t, "consumer", "build")
@@ -225,9 +184,8 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			objs := objects(t, mustRender(t, c.sets...))
 			sec := secrets(objs)
-			nc := localNATSConfig(t, objs, sec)
-			srv := start(t, "nats-server", natsServer, nc.env, "-c", nc.path)
-			waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/healthz?js-enabled-only=true", nc.http), 15*time.Second, srv)
+			nats := renderedNATS(t, objs, sec)
+			nats.start(t, natsServer)
 
 			localEnv := func(key string) ([]string, string) {
 				kind, nm, _ := strings.Cut(key, "/")
@@ -244,10 +202,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 							t.Fatalf("%s: %s from Secret %s key %s, which is not rendered", key, n, v.secret, v.secretKey)
 						}
 					case n == "NATS_URL":
-						if val != "nats://orders-nats:4222" {
-							t.Fatalf("%s: NATS_URL %q is not the chart's NATS Service", key, val)
-						}
-						val = fmt.Sprintf("nats://127.0.0.1:%d", nc.clientPort)
+						val = nats.localURL(t, val)
 					case n == "HTTP_ADDR":
 						val = httpAddr
 					}
@@ -281,6 +236,9 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 				t.Fatalf("helm test producer (%s): %v after %v\n%s\nconsumers:\n%s", strings.Join(tenv, " "), err, time.Since(began), out.String(), consumers[0].out.String())
 			}
 			t.Logf("helm test producer verified its orders in %v", time.Since(began).Round(time.Millisecond))
+			if len(nats.servers) > 1 {
+				wantReplicated(t, nats.servers[0].http, len(nats.servers), c.streams...)
+			}
 
 			// SIGTERM: every service exits 0 within SHUTDOWN_GRACE, before the
 			// pod's terminationGracePeriodSeconds.
@@ -374,5 +332,47 @@ func waitHTTP(t *testing.T, url string, within time.Duration, p *proc) {
 			t.Fatalf("%s: %s did not answer 200 within %v (last: %v)\n%s", p.name, url, within, err, p.out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// wantReplicated asserts each stream (the orders stream, the ledger's KV
+// stream) has the cluster's replica count and a peer on every other server.
+func wantReplicated(t *testing.T, httpPort, replicas int, streams ...string) {
+	t.Helper()
+	var jsz struct {
+		AccountDetails []struct {
+			Streams []struct {
+				Name   string `json:"name"`
+				Config struct {
+					NumReplicas int `json:"num_replicas"`
+				}
+				Cluster struct {
+					Leader   string `json:"leader"`
+					Replicas []struct{ Name string }
+				} `json:"cluster"`
+			} `json:"stream_detail"`
+		} `json:"account_details"`
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/jsz?streams=true&config=true", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&jsz); err != nil {
+		t.Fatalf("/jsz: %v", err)
+	}
+	found := map[string]bool{}
+	for _, a := range jsz.AccountDetails {
+		for _, st := range a.Streams {
+			found[st.Name] = true
+			if st.Config.NumReplicas != replicas || st.Cluster.Leader == "" || len(st.Cluster.Replicas) != replicas-1 {
+				t.Errorf("stream %s: %d replicas, leader %q, peers %v; want R%d on every server", st.Name, st.Config.NumReplicas, st.Cluster.Leader, st.Cluster.Replicas, replicas)
+			}
+		}
+	}
+	for _, s := range streams {
+		if !found[s] {
+			t.Errorf("no stream %s on the cluster (have %v)", s, sortedKeys(found))
+		}
 	}
 }

@@ -38,6 +38,19 @@ func matrix() []matrixCase {
 			if env["NATS_URL"].value != "nats://orders-nats:4222" || env["STREAM_REPLICAS"].value != "1" {
 				t.Errorf("consumer NATS_URL=%q STREAM_REPLICAS=%q", env["NATS_URL"].value, env["STREAM_REPLICAS"].value)
 			}
+			if find(objs, "PodDisruptionBudget", name("nats")) != nil {
+				t.Error("a NATS PDB on a single server: it could only block drains")
+			}
+			if got := str(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"); got != "Retain" {
+				t.Errorf("NATS PVCs on uninstall: %q, want Retain by default", got)
+			}
+			wantSpread(t, mustFind(t, objs, "Deployment", name("consumer")), "kubernetes.io/hostname", "ScheduleAnyway")
+			wantSpread(t, sts, "kubernetes.io/hostname", "ScheduleAnyway")
+			for _, o := range objs {
+				if podSpec(o) != nil && get(podSpec(o), "imagePullSecrets") != nil {
+					t.Errorf("%s has imagePullSecrets by default", o.key())
+				}
+			}
 			for _, kind := range []string{"HorizontalPodAutoscaler", "ScaledObject", "NetworkPolicy", "Secret", "PodMonitor", "ServiceMonitor"} {
 				for _, o := range objs {
 					if o.kind() == kind {
@@ -65,17 +78,37 @@ func matrix() []matrixCase {
 			if get(sts, "spec", "replicas") != float64(3) || str(sts, "spec", "podManagementPolicy") != "Parallel" {
 				t.Errorf("NATS cluster: replicas %v, podManagementPolicy %v", get(sts, "spec", "replicas"), get(sts, "spec", "podManagementPolicy"))
 			}
-			conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
-			for i := 0; i < 3; i++ {
-				route := fmt.Sprintf("nats://orders-nats-%d.orders-nats-headless:6222", i)
-				if !strings.Contains(conf, route) {
-					t.Errorf("nats.conf has no route %s:\n%s", route, conf)
-				}
-			}
+			wantRoutes(t, objs, "")
 			cons, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("consumer")))[0])
 			prod, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("producer")))[0])
 			if cons["STREAM_REPLICAS"].value != "3" || cons["DEDUP_REPLICAS"].value != "3" || prod["STREAM_REPLICAS"].value != "3" {
 				t.Errorf("3 NATS replicas but STREAM_REPLICAS=%q/%q DEDUP_REPLICAS=%q", prod["STREAM_REPLICAS"].value, cons["STREAM_REPLICAS"].value, cons["DEDUP_REPLICAS"].value)
+			}
+			// Clients know every server, so they reconnect to a live one.
+			want := "nats://orders-nats-0.orders-nats-headless:4222,nats://orders-nats-1.orders-nats-headless:4222,nats://orders-nats-2.orders-nats-headless:4222"
+			if cons["NATS_URL"].value != want || prod["NATS_URL"].value != want {
+				t.Errorf("NATS_URL = %q / %q, want every server: %s", prod["NATS_URL"].value, cons["NATS_URL"].value, want)
+			}
+			// A drain takes one server at most, and the pods spread softly.
+			pdb := mustFind(t, objs, "PodDisruptionBudget", name("nats"))
+			if get(pdb, "spec", "maxUnavailable") != float64(1) || fmt.Sprint(get(pdb, "spec", "selector", "matchLabels")) != fmt.Sprint(get(sts, "spec", "selector", "matchLabels")) {
+				t.Errorf("NATS PDB %v, want maxUnavailable 1 over the NATS pods", pdb["spec"])
+			}
+			wantSpread(t, sts, "kubernetes.io/hostname", "ScheduleAnyway")
+			// A rollout restarts one server at a time.
+			if str(sts, "spec", "updateStrategy", "type") != "RollingUpdate" || get(sts, "spec", "updateStrategy", "rollingUpdate", "maxUnavailable") != nil {
+				t.Errorf("NATS updateStrategy %v, want RollingUpdate one pod at a time", get(sts, "spec", "updateStrategy"))
+			}
+		}},
+		{name: "3-node cluster with auth", sets: []string{"nats.cluster.enabled=true", "nats.auth.enabled=true", "nats.auth.password=r0utes"}, kinds: []string{"Secret"}, check: func(t *testing.T, objs []obj) {
+			wantRoutes(t, objs, "$(NATS_USER):$(NATS_PASSWORD)@")
+			conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
+			cluster := conf[strings.Index(conf, "cluster {"):]
+			if !strings.Contains(cluster, "authorization {") || !strings.Contains(cluster, "password: $NATS_CONF_PASSWORD") {
+				t.Errorf("the cluster block has no authorization from the Secret:\n%s", cluster)
+			}
+			if strings.Contains(conf, "r0utes") {
+				t.Error("the password is in the ConfigMap; it belongs in the Secret only")
 			}
 		}},
 		{name: "auth", sets: []string{"nats.auth.enabled=true", "nats.auth.password=s3cret"}, kinds: []string{"Secret"}, check: func(t *testing.T, objs []obj) {
@@ -92,8 +125,14 @@ func matrix() []matrixCase {
 					}
 				}
 			}
-			if !strings.Contains(str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf"), "password: $NATS_PASSWORD") {
-				t.Error("nats.conf has no authorization from $NATS_PASSWORD")
+			conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
+			if !strings.Contains(conf, "user: $NATS_CONF_USER") || !strings.Contains(conf, "password: $NATS_CONF_PASSWORD") || strings.Contains(conf, "cluster {") {
+				t.Errorf("nats.conf: want a client authorization from $NATS_CONF_*, no cluster:\n%s", conf)
+			}
+			// Quoted, so nats-server reads any password as a string.
+			env, _ := containerEnv(t, containers(mustFind(t, objs, "StatefulSet", name("nats")))[0])
+			if env["NATS_CONF_USER"].value != `"$(NATS_USER)"` || env["NATS_CONF_PASSWORD"].value != `"$(NATS_PASSWORD)"` {
+				t.Errorf("NATS_CONF_USER %+v NATS_CONF_PASSWORD %+v, want the Secret's values quoted", env["NATS_CONF_USER"], env["NATS_CONF_PASSWORD"])
 			}
 		}},
 		{name: "HPA", sets: []string{"consumer.autoscaling.enabled=true"}, kinds: []string{"HorizontalPodAutoscaler"}, check: func(t *testing.T, objs []obj) {
@@ -138,19 +177,86 @@ func matrix() []matrixCase {
 				mustFind(t, objs, "Service", name(side+"-metrics"))
 			}
 		}},
-		{name: "NetworkPolicy", sets: []string{"networkPolicy.enabled=true", "networkPolicy.monitoringFrom[0].namespaceSelector.matchLabels.name=keda"}, kinds: []string{"NetworkPolicy"}, check: func(t *testing.T, objs []obj) {
+		{name: "NetworkPolicy", sets: []string{"networkPolicy.enabled=true", "nats.cluster.enabled=true", "networkPolicy.monitoringFrom[0].namespaceSelector.matchLabels.name=keda"}, kinds: []string{"NetworkPolicy"}, check: func(t *testing.T, objs []obj) {
 			np := mustFind(t, objs, "NetworkPolicy", name("nats"))
-			from := get(np, "spec", "ingress", "0", "from", "0", "podSelector", "matchLabels")
-			want := map[string]any{"app.kubernetes.io/instance": release, "app.kubernetes.io/name": "orders"}
-			if fmt.Sprint(from) != fmt.Sprint(want) {
-				t.Errorf("NATS clients allowed from %v, want this release's pods %v", from, want)
+			release := map[string]any{"app.kubernetes.io/instance": release, "app.kubernetes.io/name": "orders"}
+			natsPods := get(mustFind(t, objs, "StatefulSet", name("nats")), "spec", "selector", "matchLabels")
+			// Each rule: who (podSelector labels, or "peers") reaches which ports.
+			want := []string{
+				fmt.Sprint(release) + " [nats monitor]",
+				fmt.Sprint(natsPods) + " [cluster]",
+				"peers [monitor]",
 			}
-			if get(np, "spec", "ingress", "1", "ports", "0", "port") != "monitor" {
-				t.Errorf("extra monitoring peers not limited to the monitor port: %v", get(np, "spec", "ingress", "1"))
+			rules, _ := get(np, "spec", "ingress").([]any)
+			var got []string
+			for _, r := range rules {
+				who := "peers"
+				if sel := get(r, "from", "0", "podSelector", "matchLabels"); sel != nil {
+					who = fmt.Sprint(sel)
+				}
+				var ports []string
+				for _, p := range get(r, "ports").([]any) {
+					ports = append(ports, str(p, "port"))
+				}
+				got = append(got, fmt.Sprintf("%s %v", who, ports))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("NATS ingress rules:\n%s\nwant (routes from the NATS pods only):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		}},
 		{name: "lame duck overridden", sets: []string{"nats.cluster.enabled=true", "nats.lameDuck.enabled=false"}, check: func(t *testing.T, objs []obj) {
 			wantLameDuck(t, objs, false)
+		}},
+		{name: "imagePullSecrets", sets: []string{"imagePullSecrets[0].name=regcred"}, check: func(t *testing.T, objs []obj) {
+			for _, o := range objs {
+				if podSpec(o) != nil && fmt.Sprint(get(podSpec(o), "imagePullSecrets")) != "[map[name:regcred]]" {
+					t.Errorf("%s imagePullSecrets = %v", o.key(), get(podSpec(o), "imagePullSecrets"))
+				}
+			}
+		}},
+		{name: "platform-assigned UIDs", sets: []string{
+			"producer.podSecurityContext.runAsUser=null", "producer.podSecurityContext.runAsGroup=null",
+			"producer.securityContext.runAsUser=null", "producer.securityContext.runAsGroup=null",
+			"consumer.podSecurityContext.runAsUser=null", "consumer.podSecurityContext.runAsGroup=null",
+			"consumer.securityContext.runAsUser=null", "consumer.securityContext.runAsGroup=null",
+			"nats.podSecurityContext.runAsUser=null", "nats.podSecurityContext.runAsGroup=null", "nats.podSecurityContext.fsGroup=null",
+		}, check: func(t *testing.T, objs []obj) {
+			// Nothing pins a UID or GID; the rest of the hardening stays
+			// (checkPod asserts it for every case).
+			for _, o := range objs {
+				if podSpec(o) == nil {
+					continue
+				}
+				ids := []any{get(podSpec(o), "securityContext", "runAsUser"), get(podSpec(o), "securityContext", "runAsGroup"), get(podSpec(o), "securityContext", "fsGroup")}
+				for _, c := range containers(o) {
+					ids = append(ids, get(c, "securityContext", "runAsUser"), get(c, "securityContext", "runAsGroup"))
+				}
+				for _, id := range ids {
+					if id != nil {
+						t.Errorf("%s still pins uid/gid %v", o.key(), id)
+					}
+				}
+			}
+		}},
+		{name: "own spreading and probes", sets: []string{
+			"consumer.topologySpreadConstraints[0].maxSkew=2", "consumer.topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+			"consumer.topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule",
+			"nats.topologySpreadConstraints=null", "producer.readinessProbe.periodSeconds=1",
+		}, check: func(t *testing.T, objs []obj) {
+			wantSpread(t, mustFind(t, objs, "Deployment", name("consumer")), "topology.kubernetes.io/zone", "DoNotSchedule")
+			if tsc := get(podSpec(mustFind(t, objs, "StatefulSet", name("nats"))), "topologySpreadConstraints"); tsc != nil {
+				t.Errorf("NATS spreading not turned off: %v", tsc)
+			}
+			probe := containers(mustFind(t, objs, "Deployment", name("producer")))[0]["readinessProbe"]
+			if get(probe, "periodSeconds") != float64(1) || str(probe, "httpGet", "path") != "/readyz" {
+				t.Errorf("producer readinessProbe %v, want the default with periodSeconds 1", probe)
+			}
+		}},
+		{name: "PVCs deleted on uninstall", sets: []string{"nats.jetstream.storage.retainOnUninstall=false"}, check: func(t *testing.T, objs []obj) {
+			sts := mustFind(t, objs, "StatefulSet", name("nats"))
+			if got := get(sts, "spec", "persistentVolumeClaimRetentionPolicy"); fmt.Sprint(got) != "map[whenDeleted:Delete whenScaled:Retain]" {
+				t.Errorf("persistentVolumeClaimRetentionPolicy %v", got)
+			}
 		}},
 		{name: "core delivery", sets: []string{"common.deliveryMode=core"}, check: func(t *testing.T, objs []obj) {
 			env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name("consumer")))[0])
@@ -277,9 +383,9 @@ func checkPod(t *testing.T, o obj) {
 			t.Errorf("%s/%s: imagePullPolicy %v, want IfNotPresent", o.key(), c["name"], c["imagePullPolicy"])
 		}
 		if !strings.Contains(o.name(), "nats") {
-			// Our own images: distroless nonroot.
-			if get(sc, "runAsUser") != float64(65532) || get(sc, "runAsNonRoot") != true {
-				t.Errorf("%s/%s: runs as %v, want uid 65532", o.key(), c["name"], get(sc, "runAsUser"))
+			// Our own images: distroless nonroot, or the UID the platform assigns.
+			if uid := get(sc, "runAsUser"); (uid != nil && uid != float64(65532)) || get(sc, "runAsNonRoot") != true {
+				t.Errorf("%s/%s: runs as %v, want uid 65532 or none", o.key(), c["name"], uid)
 			}
 		}
 	}
@@ -360,8 +466,40 @@ func checkNATS(t *testing.T, objs []obj) {
 	if str(sts, "spec", "volumeClaimTemplates", "0", "metadata", "name") != "data" {
 		t.Error("NATS JetStream has no PVC")
 	}
-	if get(mustFind(t, objs, "Service", name("nats-headless")), "spec", "clusterIP") != "None" {
-		t.Error("no headless NATS Service")
+	// Servers resolve each other before any is ready (a server is ready
+	// only once it has its routes).
+	headless := mustFind(t, objs, "Service", name("nats-headless"))
+	if get(headless, "spec", "clusterIP") != "None" || get(headless, "spec", "publishNotReadyAddresses") != true {
+		t.Errorf("headless NATS Service %v, want clusterIP None and publishNotReadyAddresses", headless["spec"])
+	}
+}
+
+// wantRoutes asserts the NATS cluster's routes: nats.conf takes them from
+// $NATS_ROUTE_<i>, which name every server under the headless Service,
+// with creds (as Kubernetes references) in front of the host.
+func wantRoutes(t *testing.T, objs []obj, creds string) {
+	t.Helper()
+	conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
+	env, _ := containerEnv(t, containers(mustFind(t, objs, "StatefulSet", name("nats")))[0])
+	for i := 0; i < 3; i++ {
+		v := fmt.Sprintf("NATS_ROUTE_%d", i)
+		want := fmt.Sprintf(`"nats://%sorders-nats-%d.orders-nats-headless:6222"`, creds, i)
+		if env[v].value != want {
+			t.Errorf("%s = %q, want %s", v, env[v].value, want)
+		}
+		if !strings.Contains(conf, "$"+v) {
+			t.Errorf("nats.conf has no route $%s:\n%s", v, conf)
+		}
+	}
+}
+
+// wantSpread asserts a soft or hard spread of a workload's own pods.
+func wantSpread(t *testing.T, o obj, topologyKey, when string) {
+	t.Helper()
+	tsc := get(podSpec(o), "topologySpreadConstraints", "0")
+	if str(tsc, "topologyKey") != topologyKey || str(tsc, "whenUnsatisfiable") != when ||
+		fmt.Sprint(get(tsc, "labelSelector", "matchLabels")) != fmt.Sprint(get(o, "spec", "selector", "matchLabels")) {
+		t.Errorf("%s topologySpreadConstraints %v, want %s on %s over its own pods", o.key(), get(podSpec(o), "topologySpreadConstraints"), when, topologyKey)
 	}
 }
 
@@ -401,6 +539,12 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"external NATS without URL", []string{"nats.enabled=false"}, "nats.externalURL"},
 		{"KEDA on external NATS without endpoint", []string{"nats.enabled=false", "nats.externalURL=nats://n:4222", "consumer.keda.enabled=true"}, "monitoringEndpoint"},
 		{"bad pull policy", []string{"producer.image.pullPolicy=Sometimes"}, "pullPolicy"},
+		{"misspelled shared pod key", []string{"consumer.podSecurityContxt.runAsUser=1"}, "podSecurityContxt"},
+		{"misspelled NATS key", []string{"nats.podDisruptionBudgt.enabled=true"}, "podDisruptionBudgt"},
+		{"password a route URL cannot carry", []string{"nats.auth.enabled=true", "nats.auth.password=a/b#c"}, "password"},
+		{"user with a colon", []string{"nats.auth.enabled=true", "nats.auth.user=a:b", "nats.auth.password=x"}, "user"},
+		{"spread constraint without topologyKey", []string{"consumer.topologySpreadConstraints[0].maxSkew=1"}, "topologyKey"},
+		{"pull secret without name", []string{"imagePullSecrets[0].nme=regcred"}, "imagePullSecrets"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

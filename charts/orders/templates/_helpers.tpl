@@ -59,9 +59,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-nats-headless" (include "orders.fullname" .) }}
 {{- end }}
 
-{{/* NATS_URL of the services. */}}
+{{/* NATS_URL of the services: the Service of a single server; on a
+cluster every server by its own name, so a client whose server goes away
+reconnects at once to the next live member (the servers advertise no
+addresses of their own: cluster.no_advertise). */}}
 {{- define "orders.natsURL" -}}
-{{- if .Values.nats.enabled }}
+{{- if and .Values.nats.enabled .Values.nats.cluster.enabled }}
+{{- $urls := list }}
+{{- range $i := until (int .Values.nats.cluster.replicas) }}
+{{- $urls = append $urls (printf "nats://%s-%d.%s:4222" (include "orders.natsName" $) $i (include "orders.natsHeadlessName" $)) }}
+{{- end }}
+{{- join "," $urls }}
+{{- else if .Values.nats.enabled }}
 {{- printf "nats://%s:4222" (include "orders.natsName" .) }}
 {{- else }}
 {{- required "nats.externalURL is required when nats.enabled=false" .Values.nats.externalURL }}
@@ -79,27 +88,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- else }}
 {{- printf "%s-nats-auth" (include "orders.fullname" .) }}
 {{- end }}
-{{- end }}
-
-{{/* Pod-level hardening of our own images (distroless nonroot, uid 65532). */}}
-{{- define "orders.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 65532
-runAsGroup: 65532
-seccompProfile:
-  type: RuntimeDefault
-{{- end }}
-
-{{- define "orders.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-runAsUser: 65532
-runAsGroup: 65532
-capabilities:
-  drop: [ALL]
-seccompProfile:
-  type: RuntimeDefault
 {{- end }}
 
 {{/* The environment both services read: NATS connection, delivery, stream,
@@ -145,6 +133,18 @@ tests check that against `-h` of the real binaries. */}}
   value: {{ .Values.stream.duplicateWindow | quote }}
 - name: DEDUP_BUCKET
   value: {{ .Values.dedup.bucket | quote }}
+{{- end }}
+
+{{/* The consumer's own variables, besides the common ones. */}}
+{{- define "orders.consumerEnv" -}}
+- name: QUEUE_GROUP
+  value: {{ .Values.consumer.queueGroup | quote }}
+- name: DEAD_LETTER_SUBJECT
+  value: {{ .Values.consumer.deadLetterSubject | quote }}
+- name: DEDUP_TTL
+  value: {{ .Values.dedup.ttl | quote }}
+- name: DEDUP_REPLICAS
+  value: {{ include "orders.dedupReplicas" . | quote }}
 {{- end }}
 
 {{- define "orders.dedupReplicas" -}}

@@ -15,6 +15,11 @@ type ConsumerConfig struct {
 	// PullMaxMessages bounds what one replica buffers: keep it times the
 	// handling time well under AckWait, or buffered messages time out.
 	PullMaxMessages int `envconfig:"PULL_MAX_MESSAGES" default:"64" desc:"orders one replica buffers ahead of its handlers"`
+	// MaxDeliver bounds the deliveries of one message, so that none loops
+	// for ever. The consumer backs off 1s, 2s, ... (at most 30s) between
+	// failed attempts: 20 deliveries span 1+2+...+19 = 190s, about three
+	// minutes, before the order is dead-lettered as max-deliveries.
+	MaxDeliver int `envconfig:"MAX_DELIVER" default:"20" desc:"deliveries of one order before it is dead-lettered as max-deliveries; with the 1s, 2s, ... (at most 30s) back-off, 20 retries a failing order for about 3 minutes (1+2+...+19 = 190s)"`
 }
 
 // Validate implements config.Validator.
@@ -26,13 +31,17 @@ func (c ConsumerConfig) Validate() error {
 		return fmt.Errorf("MAX_ACK_PENDING=%d: must be at least 1", c.MaxAckPending)
 	case c.PullMaxMessages < 1:
 		return fmt.Errorf("PULL_MAX_MESSAGES=%d: must be at least 1", c.PullMaxMessages)
+	case c.MaxDeliver < 1:
+		return fmt.Errorf("MAX_DELIVER=%d: must be at least 1 (1 = never redeliver)", c.MaxDeliver)
 	}
 	return nil
 }
 
 // durable is the server-side configuration of the shared durable consumer
 // named name, filtered on subject. There is deliberately no inactivity
-// threshold: the consumer is shared and must outlive every replica.
+// threshold: the consumer is shared and must outlive every replica. The
+// server stops delivering a message after MaxDeliver deliveries and
+// announces it with a max-deliveries advisory (see WatchMaxDeliveries).
 func (c ConsumerConfig) durable(name, subject string) natsjs.ConsumerConfig {
 	return natsjs.ConsumerConfig{
 		Durable:       name,
@@ -41,6 +50,6 @@ func (c ConsumerConfig) durable(name, subject string) natsjs.ConsumerConfig {
 		AckWait:       c.AckWait,
 		MaxAckPending: c.MaxAckPending,
 		DeliverPolicy: natsjs.DeliverAllPolicy,
-		MaxDeliver:    -1,
+		MaxDeliver:    c.MaxDeliver,
 	}
 }

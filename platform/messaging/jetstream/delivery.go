@@ -13,11 +13,14 @@ var _ messaging.Settler = settler{}
 
 func toMessage(m natsjs.Msg) *messaging.Message {
 	header, id := natscore.FromNATSHeader(m.Headers())
-	deliveries := uint64(1)
-	if meta, err := m.Metadata(); err == nil {
-		deliveries = meta.NumDelivered
+	meta, err := m.Metadata()
+	if err != nil {
+		// Only a message not delivered by a consumer lacks metadata.
+		return messaging.NewDelivery(m.Subject(), id, header, m.Data(), 1, settler{m})
 	}
-	return messaging.NewDelivery(m.Subject(), id, header, m.Data(), deliveries, settler{m})
+	msg := messaging.NewDelivery(m.Subject(), id, header, m.Data(), meta.NumDelivered, settler{m})
+	msg.Stream, msg.Sequence = meta.Stream, meta.Sequence.Stream
+	return msg
 }
 
 type settler struct{ m natsjs.Msg }

@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"context"
-	"fmt"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
@@ -20,10 +19,11 @@ func NewPublisher(js natsjs.JetStream) *Publisher { return &Publisher{js: js} }
 
 // Publish returns nil only once the server stored msg. A message whose ID
 // the stream saw within its duplicate window is acknowledged but stored
-// once, so retrying a failed publish with the same ID is safe.
+// once, so retrying a failed publish with the same ID is safe. The error
+// says whether retrying can help (see publishError).
 func (p *Publisher) Publish(ctx context.Context, msg *messaging.Message) error {
 	if _, err := p.js.PublishMsg(ctx, natscore.ToNATS(msg)); err != nil {
-		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+		return publishError(msg.Subject, err)
 	}
 	return nil
 }

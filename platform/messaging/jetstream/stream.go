@@ -23,7 +23,7 @@ import (
 // first creates it; they must agree on these values.
 type StreamConfig struct {
 	Name            string        `envconfig:"STREAM_NAME" default:"ORDERS" desc:"JetStream stream holding the order events"`
-	Subjects        []string      `envconfig:"STREAM_SUBJECTS" default:"orders.>" desc:"subjects the stream captures, comma-separated; must cover SUBJECT and DEAD_LETTER_SUBJECT"`
+	Subjects        []string      `envconfig:"STREAM_SUBJECTS" default:"orders.>" desc:"subjects the stream captures, comma-separated; must cover SUBJECT and the consumer's DEAD_LETTER_SUBJECT"`
 	Replicas        int           `envconfig:"STREAM_REPLICAS" default:"1" desc:"stream replicas (1, or 3 on a 3-node NATS cluster)"`
 	MaxAge          time.Duration `envconfig:"STREAM_MAX_AGE" default:"168h" desc:"how long the stream keeps events"`
 	DuplicateWindow time.Duration `envconfig:"STREAM_DUPLICATE_WINDOW" default:"2m" desc:"window in which a republished order id is stored once"`

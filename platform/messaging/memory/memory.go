@@ -42,12 +42,14 @@ type Broker struct {
 	log    map[string][]record // subject -> every message published on it
 	groups map[[2]string]*group
 	seen   map[string]time.Time // message ID -> when first published
+	seq    uint64               // sequence of the last stored message
 }
 
 type record struct {
 	subject, id string
 	header      map[string]string
 	data        []byte
+	seq         uint64
 }
 
 // NewBroker returns an empty broker.
@@ -79,7 +81,8 @@ func (b *Broker) Publish(ctx context.Context, msg *messaging.Message) error {
 		}
 		b.seen[msg.ID] = now
 	}
-	rec := record{subject: msg.Subject, id: msg.ID, header: maps.Clone(msg.Header), data: append([]byte(nil), msg.Data...)}
+	b.seq++
+	rec := record{subject: msg.Subject, id: msg.ID, header: maps.Clone(msg.Header), data: append([]byte(nil), msg.Data...), seq: b.seq}
 	b.log[msg.Subject] = append(b.log[msg.Subject], rec)
 	for key, g := range b.groups {
 		if key[0] == msg.Subject {
@@ -196,6 +199,7 @@ func (s *subscription) loop(ctx context.Context, h messaging.Handler) {
 		d.deliveries++
 		st := newSettler(s.group, d, s.ackWait)
 		msg := messaging.NewDelivery(d.subject, d.id, maps.Clone(d.header), d.data, d.deliveries, st)
+		msg.Sequence = d.seq
 		s.workers.Go(func() { h(ctx, msg) })
 	}
 }

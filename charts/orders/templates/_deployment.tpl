@@ -1,0 +1,130 @@
+{{/* The Deployment of one side (producer or consumer). Both sides share
+everything but their values, their replica rule and their own variables;
+call with
+  (dict "root" $ "side" "consumer" "replicas" true "env" <extra env YAML>)
+where replicas=false leaves the field to an autoscaler. */}}
+{{- define "orders.deployment" -}}
+{{- $root := .root }}
+{{- $v := index $root.Values .side }}
+{{- $c := dict "root" $root "component" .side }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "orders.fullname" $root }}-{{ .side }}
+  labels:
+    {{- include "orders.componentLabels" $c | nindent 4 }}
+    app.kubernetes.io/version: {{ default $root.Chart.AppVersion $v.image.tag | trunc 63 | quote }}
+spec:
+  {{- /* With an autoscaler the replica count is its business: no replicas
+  field, so upgrades do not fight it. */}}
+  {{- if .replicas }}
+  replicas: {{ $v.replicaCount }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxUnavailable: 0
+      maxSurge: 1
+  selector:
+    matchLabels:
+      {{- include "orders.selectorLabels" $c | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "orders.selectorLabels" $c | nindent 8 }}
+        {{- with $v.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- $ann := merge (include "orders.authChecksum" $root | fromYaml) $v.podAnnotations }}
+      {{- with $ann }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    spec:
+      serviceAccountName: {{ include "orders.serviceAccountName" $root }}
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: {{ include "orders.terminationGrace" $root }}
+      {{- with include "orders.imagePullSecrets" $root | trim }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      {{- with $v.podSecurityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .side }}
+          image: {{ include "orders.image" (dict "root" $root "image" $v.image) | quote }}
+          imagePullPolicy: {{ $v.image.pullPolicy }}
+          env:
+            {{- include "orders.commonEnv" $root | nindent 12 }}
+            {{- with .env | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
+            {{- with include "orders.extraEnv" $v.env | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
+          ports:
+            - name: http
+              containerPort: {{ $root.Values.common.httpPort }}
+              protocol: TCP
+          {{- with $v.livenessProbe }}
+          livenessProbe:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $v.readinessProbe }}
+          readinessProbe:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $v.securityContext }}
+          securityContext:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $v.resources }}
+          resources:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+      {{- with include "orders.scheduling" (dict "values" $v "selector" (include "orders.selectorLabels" $c)) | trim }}
+      {{- . | nindent 6 }}
+      {{- end }}
+{{- end }}
+
+{{/* imagePullSecrets of every pod of the release. */}}
+{{- define "orders.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ .name | quote }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* nodeSelector, tolerations, affinity and topologySpreadConstraints of a
+pod; call with (dict "values" <the component's values> "selector" <its
+selector labels>). A spread constraint without a labelSelector gets the
+component's own, so the defaults spread these pods and nothing else. */}}
+{{- define "orders.scheduling" -}}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range . }}
+  {{- $tsc := deepCopy . }}
+  {{- if not (hasKey $tsc "labelSelector") }}
+  {{- $_ := set $tsc "labelSelector" (dict "matchLabels" ($.selector | fromYaml)) }}
+  {{- end }}
+  - {{ toYaml $tsc | indent 4 | trim }}
+  {{- end }}
+{{- end }}
+{{- end }}

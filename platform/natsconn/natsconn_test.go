@@ -1,0 +1,90 @@
+package natsconn_test
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distsys-go/orders/platform/natsconn"
+	"github.com/distsys-go/orders/platform/natstest"
+)
+
+// syncBuffer is a log sink the connection's callback goroutine and the
+// test can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond; the bound only limits how long a failing test hangs.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {
+	srv := natstest.Run(t)
+	url := srv.ClientURL()
+	srv.Shutdown()
+	srv.WaitForShutdown()
+
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	var status *natsconn.Status
+	cfg := natsconn.Config{URL: url, User: "u", Password: "secret", ReconnectWait: 20 * time.Millisecond}
+	nc, err := natsconn.Connect(cfg, "test", log, natsconn.WithStatus(&status))
+	if err != nil {
+		t.Fatalf("Connect must not wait for the server: %v", err)
+	}
+	t.Cleanup(nc.Close)
+
+	waitFor(t, "the status names the URL and the failed attempts", func() bool {
+		err := status.Check()
+		return errors.Is(err, natsconn.ErrNotConnected) && strings.Contains(err.Error(), "unreachable") &&
+			strings.Contains(err.Error(), url[len("nats://"):]) && strings.Contains(err.Error(), "refused")
+	})
+	waitFor(t, "the failed attempts are logged with the URL", func() bool {
+		return strings.Contains(logs.String(), `"msg":"nats unreachable; retrying"`)
+	})
+	if got := logs.String(); strings.Contains(got, "secret") || !strings.Contains(got, `"msg":"connecting to nats"`) {
+		t.Errorf("logs must say what is tried without the password:\n%s", got)
+	}
+
+	srv.Restart(t)
+	waitFor(t, "connected once the server is up", func() bool { return status.Check() == nil })
+	waitFor(t, "the connect is logged", func() bool { return strings.Contains(logs.String(), `"msg":"nats connected"`) })
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		{"nats://u:pw@a:4222, nats://b:4222", "nats://u:xxxxx@a:4222,nats://b:4222"},
+	}
+	for _, tc := range tests {
+		if got := natsconn.Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
+	"github.com/distsys-go/orders/platform/natstest"
+)
+
+// lockedBuffer is a log sink shared by the producer's goroutine and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestFullStreamIsReportedAndRetriedInPlace fills a deliberately small
+// stream: the producer says why it is stuck (log, metric, readiness),
+// keeps retrying the same order, and carries on from it once there is
+// room again, losing and doubling nothing.
+func TestFullStreamIsReportedAndRetriedInPlace(t *testing.T) {
+	srv := natstest.Run(t)
+	js, err := natsjs.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	stream, err := js.CreateStream(ctx, natsjs.StreamConfig{
+		Name: "ORDERS", Subjects: []string{"orders.>"}, MaxMsgs: 3, Discard: natsjs.DiscardNew,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	p := newTestProducer(jetstream.NewPublisher(js), 5)
+	p.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	type result struct {
+		ids []string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ids, err := p.run(ctx)
+		done <- result{ids, err}
+	}()
+
+	eventually(t, "the producer reports the full stream", func() bool {
+		return errors.Is(p.health.Check(), messaging.ErrFull) &&
+			testutil.ToFloat64(p.metrics.publishErrors.WithLabelValues(reasonFull)) >= 2
+	})
+	if err := p.health.Check(); !strings.Contains(err.Error(), "publishing failing (full)") {
+		t.Errorf("readiness says %q, want the reason", err)
+	}
+	if got := testutil.ToFloat64(p.metrics.published); got != 3 {
+		t.Errorf("published %v while the stream holds 3, want 3", got)
+	}
+	if !strings.Contains(logs.String(), "storage full") {
+		t.Errorf("no log line says the storage is full:\n%s", logs.String())
+	}
+
+	// An operator makes room (consumers would, on a work-queue stream).
+	if err := stream.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the producer did not finish once there was room")
+	}
+	if res.err != nil || len(res.ids) != 5 {
+		t.Fatalf("run: %d ids, %v; want 5, nil", len(res.ids), res.err)
+	}
+	if err := p.health.Check(); err != nil {
+		t.Errorf("readiness after recovery: %v", err)
+	}
+	// The order that was refused is the next one stored: its place kept,
+	// stored once despite the retries.
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Fatalf("stream holds %d orders after the purge, want the 2 refused ones", info.State.Msgs)
+	}
+	for i, id := range res.ids[3:] {
+		m, err := stream.GetMsg(ctx, info.State.FirstSeq+uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Header.Get("Nats-Msg-Id"); got != id {
+			t.Errorf("stored order %d is %q, want %q", i, got, id)
+		}
+	}
+}
+
+// eventually polls cond; the bound only limits how long a failing test hangs.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,232 @@
+package systemtest
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/natstest"
+)
+
+// order is a valid order event with the given id, padded with trailing
+// spaces (still valid JSON) to size bytes if size is larger.
+func order(id string, size int) []byte {
+	b := []byte(`{"id":"` + id + `","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`)
+	return append(b, []byte(strings.Repeat(" ", max(0, size-len(b))))...)
+}
+
+// The issue's reproduction: on a server with the default max_payload
+// (1 MiB) and a consumer with defaults, a body 64 bytes under the server's
+// limit is dead-lettered once, as a reference, and nothing is left pending
+// or redelivered. A body exactly at MAX_PAYLOAD_BYTES is not oversized; one
+// byte more is.
+func TestPayloadLimits(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
+	addr := c1.waitReady(t)
+	js := jetStream(t, srv)
+	nearServerMax := publish(t, js, order("order-huge", 1<<20-64))
+	atLimit := publish(t, js, order("order-at-limit", 65536))
+	overLimit := publish(t, js, order("order-over-limit", 65537))
+
+	settled(t, js, overLimit)
+	eventually(t, "order-at-limit's log line is read", func() bool { return len(processedBy(c1)["order-at-limit"]) > 0 })
+	if got := processedBy(c1); len(got) != 1 || len(got["order-at-limit"]) != 1 {
+		t.Errorf("processed %v, want order-at-limit (seq %d) only", got, atLimit)
+	}
+	dead := deadLetters(t, js)
+	if len(dead) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(dead))
+	}
+	for _, tc := range []struct {
+		seq  uint64
+		size int
+	}{{nearServerMax, 1<<20 - 64}, {overLimit, 65537}} {
+		dl := dead[tc.seq]
+		if dl == nil {
+			t.Errorf("no dead letter refers to ORDERS #%d", tc.seq)
+			continue
+		}
+		h := dl.Headers()
+		if h.Get("Orders-Dead-Letter-Reason") != "oversized" || h.Get("Orders-Original-Stream") != "ORDERS" ||
+			h.Get("Orders-Original-Size") != strconv.Itoa(tc.size) || h.Get("Orders-Dead-Letter-Truncated") != "true" ||
+			h.Get("Orders-Original-Subject") != "orders.created" || len(dl.Data()) != 4096 {
+			t.Errorf("dead letter of #%d: headers %v, body %d bytes", tc.seq, h, len(dl.Data()))
+		}
+	}
+	wantMetrics(t, addr, `orders_dead_lettered_total{reason="oversized"} 2`, "orders_processed_total 1",
+		"orders_redelivered_total 0", `orders_dead_letter_failures_total{reason="oversized"} 0`)
+}
+
+// A dead-letter subject the stream stopped capturing refuses every dead
+// letter: the message is retried with back-off up to MAX_DELIVER
+// deliveries, then terminated, logged with where it is and counted; it
+// stays in the stream.
+func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
+	addr := c1.waitReady(t)
+	js := jetStream(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	s, err := js.Stream(ctx, "ORDERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Subjects = []string{"orders.created"}
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	seq := publish(t, js, []byte(`{"id":`))
+
+	settled(t, js, seq)
+	wantMetrics(t, addr, `orders_dead_letter_failures_total{reason="malformed"} 1`, `orders_dead_lettered_total{reason="malformed"} 0`)
+	const gaveUp = "dead-letter publish failed for good; message terminated, it stays in its stream"
+	eventually(t, "the error is logged", func() bool { return len(c1.out.msgs(gaveUp)) > 0 })
+	// Log lines are read in order, so the earlier retries are read too.
+	if n := len(c1.out.msgs("dead-letter publish failed; message handed back")); n != 2 {
+		t.Errorf("dead letter retried %d times, want 2 (deliveries 1 and 2 of 3)", n)
+	}
+	lost := c1.out.msgs(gaveUp)
+	if len(lost) != 1 || lost[0]["stream"] != "ORDERS" || lost[0]["stream_seq"] != float64(seq) || lost[0]["level"] != "ERROR" {
+		t.Fatalf("error log %v, want one naming ORDERS #%d", lost, seq)
+	}
+	if m, err := s.GetMsg(ctx, seq); err != nil || string(m.Data) != `{"id":` {
+		t.Errorf("ORDERS #%d: %v, %v; want the message still stored", seq, m, err)
+	}
+}
+
+// A valid order whose processing fails on every delivery (the ledger's
+// bucket is gone) is dead-lettered as max-deliveries on its MAX_DELIVER-th
+// delivery, and the dead letter finds it in the stream.
+func TestFailingOrderEndsDeadLettered(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
+	addr := c1.waitReady(t)
+	js := jetStream(t, srv)
+	if err := js.DeleteKeyValue(context.Background(), "orders-processed"); err != nil {
+		t.Fatal(err)
+	}
+	seq := publish(t, js, order("order-doomed", 0))
+
+	settled(t, js, seq)
+	wantMetrics(t, addr, `orders_dead_lettered_total{reason="max-deliveries"} 1`, "orders_failed_total 2", "orders_processed_total 0")
+	findable(t, js, seq, "3", "order-doomed")
+}
+
+// A valid order whose every delivery stalls (the consumer never settles
+// it) is given up by the server after MAX_DELIVER deliveries; the
+// max-deliveries advisory makes the consumer dead-letter it all the same.
+func TestStalledOrderEndsDeadLettered(t *testing.T) {
+	srv := natstest.Run(t)
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=2", "ACK_WAIT=1s", "WORK_TIME=1h"))
+	addr := c1.waitReady(t)
+	js := jetStream(t, srv)
+	seq := publish(t, js, order("order-stalled", 0))
+
+	settled(t, js, seq)
+	wantMetrics(t, addr, `orders_dead_lettered_total{reason="max-deliveries"} 1`, "orders_redelivered_total 1")
+	findable(t, js, seq, "2", "order-stalled")
+}
+
+func jetStream(t *testing.T, srv *natstest.Server) natsjs.JetStream {
+	t.Helper()
+	js, err := natsjs.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// publish stores data on orders.created and returns its stream sequence.
+func publish(t *testing.T, js natsjs.JetStream, data []byte) uint64 {
+	t.Helper()
+	ack, err := js.Publish(context.Background(), "orders.created", data)
+	if err != nil {
+		t.Fatalf("publish %d bytes: %v", len(data), err)
+	}
+	return ack.Sequence
+}
+
+// settled waits until the durable delivered seq and holds nothing
+// unacknowledged (a Nak'd message counts until redelivered), nor anything
+// undelivered: from then on it delivers nothing again, so redeliveries
+// have stopped. (The ack floor is no test: a message the server gave up on
+// after MaxDeliver stays above it.)
+func settled(t *testing.T, js natsjs.JetStream, seq uint64) {
+	t.Helper()
+	eventually(t, "the durable settled everything up to #"+strconv.FormatUint(seq, 10), func() bool {
+		c, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
+		if err != nil {
+			return false
+		}
+		i, err := c.Info(context.Background())
+		return err == nil && i.NumAckPending == 0 && i.NumPending == 0 && i.Delivered.Stream >= seq
+	})
+}
+
+// deadLetters reads every dead letter in the stream, by the original's
+// sequence they name.
+func deadLetters(t *testing.T, js natsjs.JetStream) map[uint64]natsjs.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, "ORDERS", natsjs.OrderedConsumerConfig{FilterSubjects: []string{"orders.deadletter"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[uint64]natsjs.Msg{}
+	for range info.NumPending {
+		m, err := cons.Next(natsjs.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			t.Fatalf("read dead letters: %v", err)
+		}
+		seq, _ := strconv.ParseUint(m.Headers().Get("Orders-Original-Sequence"), 10, 64)
+		if _, dup := out[seq]; dup {
+			t.Errorf("two dead letters for ORDERS #%d", seq)
+		}
+		out[seq] = m
+	}
+	return out
+}
+
+// findable checks that the one dead letter is a max-deliveries reference
+// to ORDERS #seq after deliveries deliveries, and that the order is still
+// stored there.
+func findable(t *testing.T, js natsjs.JetStream, seq uint64, deliveries, orderID string) {
+	t.Helper()
+	dead := deadLetters(t, js)
+	dl := dead[seq]
+	if len(dead) != 1 || dl == nil {
+		t.Fatalf("dead letters %v, want one referring to ORDERS #%d", dead, seq)
+	}
+	h := dl.Headers()
+	if h.Get("Orders-Dead-Letter-Reason") != "max-deliveries" || h.Get("Orders-Deliveries") != deliveries ||
+		h.Get("Orders-Original-Stream") != "ORDERS" || !strings.Contains(string(dl.Data()), orderID) {
+		t.Errorf("dead letter headers %v, body %q", h, dl.Data())
+	}
+	s, err := js.Stream(context.Background(), h.Get("Orders-Original-Stream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.GetMsg(context.Background(), seq); err != nil || !strings.Contains(string(m.Data), orderID) {
+		t.Errorf("ORDERS #%d: %v; want %s still stored", seq, err, orderID)
+	}
+}
+
+// wantMetrics waits until every line is in the consumer's metrics.
+func wantMetrics(t *testing.T, addr string, lines ...string) {
+	t.Helper()
+	for _, line := range lines {
+		eventually(t, "metrics show "+line, func() bool { return strings.Contains(metricsText(t, addr), line+"\n") })
+	}
+}

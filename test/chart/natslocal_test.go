@@ -1,0 +1,206 @@
+package chart
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distsys-go/orders/platform/natstest"
+)
+
+// natsServer is one server of the rendered StatefulSet, rewritten to run on
+// this machine: only the paths and ports that point into the pod change.
+type natsServer struct {
+	pod                 string // the pod it stands for, orders-nats-<i>
+	conf                string // path of its nats.conf
+	client, http, route int    // its local ports
+	env                 []string
+}
+
+// localNATS is the rendered NATS: one server per StatefulSet replica, and
+// the addresses the services would dial mapped to local ones.
+type localNATS struct {
+	servers []natsServer
+	hosts   map[string]string // "orders-nats:4222" and each pod's host:4222 → 127.0.0.1:<port>
+}
+
+// podHost matches a pod's name under the headless Service, with the port.
+var podHost = regexp.MustCompile(`orders-nats-(\d+)\.orders-nats-headless:(4222|6222)`)
+
+// renderedNATS writes each server's configuration from the rendered
+// ConfigMap and its environment from the StatefulSet (secrets from
+// secretEnv, $(VAR) expanded as the kubelet does).
+func renderedNATS(t *testing.T, objs []obj, secretEnv map[string]string) *localNATS {
+	t.Helper()
+	sts := mustFind(t, objs, "StatefulSet", name("nats"))
+	replicas := int(get(sts, "spec", "replicas").(float64))
+	conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
+	l := &localNATS{hosts: map[string]string{}}
+	for i := 0; i < replicas; i++ {
+		l.servers = append(l.servers, natsServer{pod: fmt.Sprintf("orders-nats-%d", i),
+			client: natstest.FreePort(t), http: natstest.FreePort(t), route: natstest.FreePort(t)})
+	}
+	local := func(s string) string {
+		return podHost.ReplaceAllStringFunc(s, func(m string) string {
+			sub := podHost.FindStringSubmatch(m)
+			var i int
+			fmt.Sscan(sub[1], &i)
+			if i >= len(l.servers) {
+				t.Fatalf("%s names pod %d of a %d-pod StatefulSet", m, i, len(l.servers))
+			}
+			if sub[2] == "6222" {
+				return fmt.Sprintf("127.0.0.1:%d", l.servers[i].route)
+			}
+			return fmt.Sprintf("127.0.0.1:%d", l.servers[i].client)
+		})
+	}
+	env, order := containerEnv(t, containers(sts)[0])
+	for i := range l.servers {
+		s := &l.servers[i]
+		dir := t.TempDir()
+		s.conf = filepath.Join(dir, "nats.conf")
+		rewrites := []struct{ re, repl string }{
+			{`(?m)^(\s*)store_dir: .*$`, `${1}store_dir: "` + filepath.Join(dir, "js") + `"`},
+			{`(?m)^(\s*)pid_file: .*$`, `${1}pid_file: "` + filepath.Join(dir, "nats.pid") + `"`},
+			{`(?m)^(\s*)port: 4222$`, fmt.Sprintf("${1}port: %d", s.client)},
+			{`(?m)^(\s*)http_port: 8222$`, fmt.Sprintf("${1}http_port: %d", s.http)},
+			{`(?m)^(\s*)port: 6222$`, fmt.Sprintf("${1}port: %d", s.route)},
+		}
+		c := conf
+		for _, r := range rewrites {
+			re := regexp.MustCompile(r.re)
+			if !re.MatchString(c) && !strings.Contains(r.re, "6222") {
+				t.Fatalf("rendered nats.conf has no line matching %s:\n%s", r.re, conf)
+			}
+			c = re.ReplaceAllString(c, r.repl)
+		}
+		if err := os.WriteFile(s.conf, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defined := map[string]string{}
+		for _, n := range order {
+			v := env[n]
+			val := expandK8s(v.value, defined)
+			switch {
+			case v.fieldPath == "metadata.name":
+				val = s.pod
+			case v.secret != "":
+				var ok bool
+				if val, ok = secretEnv[v.secret+"/"+v.secretKey]; !ok {
+					t.Fatalf("NATS env %s from Secret %s key %s, which is not rendered", n, v.secret, v.secretKey)
+				}
+			}
+			defined[n] = val
+			s.env = append(s.env, n+"="+local(val))
+		}
+		l.hosts[fmt.Sprintf("orders-nats-%d.orders-nats-headless:4222", i)] = fmt.Sprintf("127.0.0.1:%d", s.client)
+	}
+	l.hosts["orders-nats:4222"] = fmt.Sprintf("127.0.0.1:%d", l.servers[0].client)
+	return l
+}
+
+// expandK8s expands $(VAR) to the value of a variable defined before it,
+// as the kubelet does in env values: $$ is a literal $, and an unknown
+// reference stays as it is.
+func expandK8s(s string, defined map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+			continue
+		case '(':
+			if end := strings.IndexByte(s[i:], ')'); end > 0 {
+				if v, ok := defined[s[i+2:i+end]]; ok {
+					b.WriteString(v)
+					i += end
+					continue
+				}
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// start runs every server and waits until each answers the startup
+// probe's /healthz, which on a cluster needs routes and a meta leader.
+func (l *localNATS) start(t *testing.T, bin string) []*proc {
+	t.Helper()
+	var procs []*proc
+	for _, s := range l.servers {
+		procs = append(procs, start(t, s.pod, bin, s.env, "-c", s.conf))
+	}
+	for i, s := range l.servers {
+		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", s.http), 45*time.Second, procs[i])
+	}
+	return procs
+}
+
+// localURL maps a NATS_URL of the chart to the local servers; an address
+// the rendered NATS does not serve fails the test.
+func (l *localNATS) localURL(t *testing.T, url string) string {
+	t.Helper()
+	var out []string
+	for _, u := range strings.Split(url, ",") {
+		host, ok := strings.CutPrefix(u, "nats://")
+		local, known := l.hosts[host]
+		if !ok || !known {
+			t.Fatalf("NATS_URL %q: %q is not an address of the chart's NATS (%v)", url, u, sortedKeys(l.hosts))
+		}
+		out = append(out, "nats://"+local)
+	}
+	return strings.Join(out, ",")
+}
+
+// routeNames are the server names a server has routes to, from /routez.
+func routeNames(t *testing.T, httpPort int) (map[string]bool, error) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/routez", httpPort))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var rz struct {
+		Routes []struct {
+			RemoteName string `json:"remote_name"`
+		} `json:"routes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rz); err != nil {
+		return nil, fmt.Errorf("/routez: %w", err)
+	}
+	names := map[string]bool{}
+	for _, r := range rz.Routes {
+		names[r.RemoteName] = true
+	}
+	return names, nil
+}
+
+// eventually polls cond every 100 ms until it returns nil, and fails the
+// test with its last error after within.
+func eventually(t *testing.T, within time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %v", what, within, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
