@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/events"
 )
 
 // Names are the JetStream names of the orders pipeline an audit reads.
@@ -33,13 +36,14 @@ func ChartNames() Names {
 	}
 }
 
-// DeadLetterReasonHeader is the header a dead letter gives its reason in.
-const DeadLetterReasonHeader = "Orders-Dead-Letter-Reason"
-
 // DeadLetter is one message on the dead-letter subject.
 type DeadLetter struct {
-	Data   []byte
+	Data   []byte // the original's body, or its first bytes when Truncated
 	Reason string
+	// OriginalSeq is the original's sequence in the stream, 0 when the
+	// dead letter does not name it.
+	OriginalSeq uint64
+	Truncated   bool
 }
 
 // Audit is what NATS holds: the order events stored, the dead letters, and
@@ -100,7 +104,12 @@ func ReadAudit(t testing.TB, js jetstream.JetStream, n Names) Audit {
 		t.Fatalf("audit: stream %s info: %v", n.Stream, err)
 	}
 	read(t, ctx, s, n.DeadLetters, int(si.State.Subjects[n.DeadLetters]), func(m jetstream.Msg) {
-		a.DeadLetters = append(a.DeadLetters, DeadLetter{Data: m.Data(), Reason: m.Headers().Get(DeadLetterReasonHeader)})
+		h := m.Headers()
+		seq, _ := strconv.ParseUint(h.Get(events.HeaderOriginalSequence), 10, 64)
+		a.DeadLetters = append(a.DeadLetters, DeadLetter{
+			Data: m.Data(), Reason: h.Get(events.HeaderDeadLetterReason),
+			OriginalSeq: seq, Truncated: h.Get(events.HeaderDeadLetterTruncated) == "true",
+		})
 	})
 
 	// The bucket's own stream: one message per key, the recording instance

@@ -3,7 +3,7 @@
 package chaos
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"fmt"
 	"sync"
 	"testing"
@@ -101,7 +101,7 @@ func orDash(d time.Duration) string {
 // producers' logs with what NATS holds, filling row and failing t for every
 // broken promise. bad are the bad messages the fault sent; unloggedOK says
 // the fault SIGKILLed a producer, so a stored order may lack its log line.
-func (r *rig) audit(row *row, bad [][]byte, unloggedOK bool) {
+func (r *rig) audit(row *row, bad []sent, unloggedOK bool) {
 	t := r.t
 	t.Helper()
 	r.drain()
@@ -139,31 +139,42 @@ func (r *rig) audit(row *row, bad [][]byte, unloggedOK bool) {
 	row.deadOnce = checkDeadLetters(t, a.DeadLetters, bad)
 }
 
+// sent is a bad message the test published, and the stream sequence the
+// server acknowledged it with.
+type sent struct {
+	body []byte
+	seq  uint64
+}
+
 // checkDeadLetters fails t unless every bad message is dead-lettered exactly
-// once, with a reason, and nothing else is; it returns how many were.
-func checkDeadLetters(t *testing.T, dead []testkit.DeadLetter, bad [][]byte) int {
+// once, with a reason, naming its original's sequence and carrying its body
+// (or, when truncated, a prefix of it), and nothing else is; it returns how
+// many were.
+func checkDeadLetters(t *testing.T, dead []testkit.DeadLetter, bad []sent) int {
 	t.Helper()
-	times := map[[32]byte]int{}
+	bySeq := map[uint64][]testkit.DeadLetter{}
 	for _, d := range dead {
-		sum := sha256.Sum256(d.Data)
-		times[sum]++
+		bySeq[d.OriginalSeq] = append(bySeq[d.OriginalSeq], d)
 		if d.Reason == "" {
-			t.Errorf("dead letter %.40q has no reason", d.Data)
+			t.Errorf("dead letter of #%d (%.40q) has no reason", d.OriginalSeq, d.Data)
 		}
 	}
 	once := 0
 	for _, b := range bad {
-		sum := sha256.Sum256(b)
-		switch n := times[sum]; n {
-		case 1:
-			once++
-		default:
-			t.Errorf("bad message %.40q (%d bytes) dead-lettered %d times, want once", b, len(b), n)
+		ds := bySeq[b.seq]
+		delete(bySeq, b.seq)
+		if len(ds) != 1 {
+			t.Errorf("bad message #%d %.40q (%d bytes) dead-lettered %d times, want once", b.seq, b.body, len(b.body), len(ds))
+			continue
 		}
-		delete(times, sum)
+		if d := ds[0]; !bytes.HasPrefix(b.body, d.Data) || (!d.Truncated && len(d.Data) != len(b.body)) {
+			t.Errorf("dead letter of #%d carries %d bytes (truncated %v) that are not the original's %d", b.seq, len(d.Data), d.Truncated, len(b.body))
+			continue
+		}
+		once++
 	}
-	if len(times) > 0 {
-		t.Errorf("%d dead letters of no bad message", len(times))
+	if len(bySeq) > 0 {
+		t.Errorf("%d dead letters of no bad message", len(bySeq))
 	}
 	return once
 }

@@ -33,13 +33,15 @@ func badInput(t *testing.T, b bins, row *row) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := badMessages(int(nc.MaxPayload()))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, body := range bad {
-		if _, err := js.Publish(ctx, r.names.Orders, body); err != nil {
+	var bad []sent
+	for _, body := range badMessages(int(nc.MaxPayload())) {
+		ack, err := js.Publish(ctx, r.names.Orders, body)
+		if err != nil {
 			t.Fatalf("publish bad message %.40q (%d bytes): %v", body, len(body), err)
 		}
+		bad = append(bad, sent{body, ack.Sequence})
 	}
 	r.healed(row, time.Now())
 	r.audit(row, bad, false)
