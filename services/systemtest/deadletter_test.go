@@ -2,6 +2,7 @@ package systemtest
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // order is a valid order event with the given id, padded with trailing
@@ -27,15 +29,18 @@ func order(id string, size int) []byte {
 func TestPayloadLimits(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
-	addr := c1.waitReady(t)
+	addr := c1.WaitReady(t)
 	js := jetStream(t, srv)
 	nearServerMax := publish(t, js, order("order-huge", 1<<20-64))
 	atLimit := publish(t, js, order("order-at-limit", 65536))
 	overLimit := publish(t, js, order("order-over-limit", 65537))
 
 	settled(t, js, overLimit)
-	eventually(t, "order-at-limit's log line is read", func() bool { return len(processedBy(c1)["order-at-limit"]) > 0 })
-	if got := processedBy(c1); len(got) != 1 || len(got["order-at-limit"]) != 1 {
+	testkit.Eventually(t, "order-at-limit's log line is read", testkit.Bound, func() (bool, string) {
+		n := len(testkit.ProcessedBy(c1)["order-at-limit"])
+		return n > 0, fmt.Sprintf("logged %d times", n)
+	})
+	if got := testkit.ProcessedBy(c1); len(got) != 1 || len(got["order-at-limit"]) != 1 {
 		t.Errorf("processed %v, want order-at-limit (seq %d) only", got, atLimit)
 	}
 	dead := deadLetters(t, js)
@@ -69,9 +74,9 @@ func TestPayloadLimits(t *testing.T) {
 func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
-	addr := c1.waitReady(t)
+	addr := c1.WaitReady(t)
 	js := jetStream(t, srv)
-	ctx, cancel := context.WithTimeout(context.Background(), within)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
 	s, err := js.Stream(ctx, "ORDERS")
 	if err != nil {
@@ -87,13 +92,16 @@ func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 	settled(t, js, seq)
 	wantMetrics(t, addr, `orders_dead_letter_failures_total{reason="malformed"} 1`, `orders_dead_lettered_total{reason="malformed"} 0`)
 	const gaveUp = "dead-letter publish failed for good; message terminated, it stays in its stream"
-	eventually(t, "the error is logged", func() bool { return len(c1.out.msgs(gaveUp)) > 0 })
+	testkit.Eventually(t, "the error is logged", testkit.Bound, func() (bool, string) {
+		n := len(c1.Logged(gaveUp))
+		return n > 0, fmt.Sprintf("%d lines %q", n, gaveUp)
+	})
 	// Log lines are read in order, so the earlier retries are read too.
-	if n := len(c1.out.msgs("dead-letter publish failed; message handed back")); n != 2 {
+	if n := len(c1.Logged("dead-letter publish failed; message handed back")); n != 2 {
 		t.Errorf("dead letter retried %d times, want 2 (deliveries 1 and 2 of 3)", n)
 	}
-	lost := c1.out.msgs(gaveUp)
-	if len(lost) != 1 || lost[0]["stream"] != "ORDERS" || lost[0]["stream_seq"] != float64(seq) || lost[0]["level"] != "ERROR" {
+	lost := c1.Logged(gaveUp)
+	if len(lost) != 1 || lost[0].String("stream") != "ORDERS" || lost[0]["stream_seq"] != float64(seq) || lost[0].String("level") != "ERROR" {
 		t.Fatalf("error log %v, want one naming ORDERS #%d", lost, seq)
 	}
 	if m, err := s.GetMsg(ctx, seq); err != nil || string(m.Data) != `{"id":` {
@@ -107,7 +115,7 @@ func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 func TestFailingOrderEndsDeadLettered(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
-	addr := c1.waitReady(t)
+	addr := c1.WaitReady(t)
 	js := jetStream(t, srv)
 	if err := js.DeleteKeyValue(context.Background(), "orders-processed"); err != nil {
 		t.Fatal(err)
@@ -125,7 +133,7 @@ func TestFailingOrderEndsDeadLettered(t *testing.T) {
 func TestStalledOrderEndsDeadLettered(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=2", "ACK_WAIT=1s", "WORK_TIME=1h"))
-	addr := c1.waitReady(t)
+	addr := c1.WaitReady(t)
 	js := jetStream(t, srv)
 	seq := publish(t, js, order("order-stalled", 0))
 
@@ -160,13 +168,17 @@ func publish(t *testing.T, js natsjs.JetStream, data []byte) uint64 {
 // after MaxDeliver stays above it.)
 func settled(t *testing.T, js natsjs.JetStream, seq uint64) {
 	t.Helper()
-	eventually(t, "the durable settled everything up to #"+strconv.FormatUint(seq, 10), func() bool {
+	testkit.Eventually(t, "the durable settled everything up to #"+strconv.FormatUint(seq, 10), testkit.Bound, func() (bool, string) {
 		c, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		i, err := c.Info(context.Background())
-		return err == nil && i.NumAckPending == 0 && i.NumPending == 0 && i.Delivered.Stream >= seq
+		if err != nil {
+			return false, err.Error()
+		}
+		return i.NumAckPending == 0 && i.NumPending == 0 && i.Delivered.Stream >= seq,
+			fmt.Sprintf("num_ack_pending %d, num_pending %d, delivered up to #%d", i.NumAckPending, i.NumPending, i.Delivered.Stream)
 	})
 }
 
@@ -174,7 +186,7 @@ func settled(t *testing.T, js natsjs.JetStream, seq uint64) {
 // sequence they name.
 func deadLetters(t *testing.T, js natsjs.JetStream) map[uint64]natsjs.Msg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), within)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
 	cons, err := js.OrderedConsumer(ctx, "ORDERS", natsjs.OrderedConsumerConfig{FilterSubjects: []string{"orders.deadletter"}})
 	if err != nil {
@@ -227,6 +239,8 @@ func findable(t *testing.T, js natsjs.JetStream, seq uint64, deliveries, orderID
 func wantMetrics(t *testing.T, addr string, lines ...string) {
 	t.Helper()
 	for _, line := range lines {
-		eventually(t, "metrics show "+line, func() bool { return strings.Contains(metricsText(t, addr), line+"\n") })
+		testkit.Eventually(t, "metrics show "+line, testkit.Bound, func() (bool, string) {
+			return strings.Contains(testkit.Metrics(t, addr), line+"\n"), "not among the metrics"
+		})
 	}
 }

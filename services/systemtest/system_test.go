@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 func TestHelpAndBadSettings(t *testing.T) {
@@ -76,18 +78,21 @@ func TestJetStreamOrdersFlowExactlyOnce(t *testing.T) {
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
 	c2 := start(t, "consumer", env(srv.ClientURL(), "c2"))
 	prod := start(t, "producer", env(srv.ClientURL(), "p1", "PUBLISH_INTERVAL=0", "PUBLISH_COUNT=200", "VERIFY_TIMEOUT=60s"))
-	if code := prod.wait(t); code != 0 {
-		t.Fatalf("producer exit %d: %s", code, prod.errb.String())
+	if code := prod.Wait(t); code != 0 {
+		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	published := publishedIDs(prod)
+	published := testkit.PublishedIDs(prod)
 	if len(published) != 200 {
 		t.Fatalf("producer logged %d published orders, want 200", len(published))
 	}
-	eventually(t, "every order's log line is written", func() bool { return len(processedBy(c1, c2)) == 200 })
+	testkit.Eventually(t, "every order's log line is written", testkit.Bound, func() (bool, string) {
+		n := len(testkit.ProcessedBy(c1, c2))
+		return n == 200, fmt.Sprintf("%d distinct orders logged as received", n)
+	})
 	requireExactlyOnce(t, readAudit(t, srv), published, c1, c2)
-	for _, c := range []*proc{c1, c2} {
-		if code := c.terminate(t); code != 0 {
-			t.Errorf("%s exit %d after SIGTERM: %s", c.name, code, c.errb.String())
+	for _, c := range []*testkit.Proc{c1, c2} {
+		if code := c.Terminate(t); code != 0 {
+			t.Errorf("%s exit %d after SIGTERM: %s", c.Name, code, c.Stderr())
 		}
 	}
 }
@@ -95,21 +100,24 @@ func TestJetStreamOrdersFlowExactlyOnce(t *testing.T) {
 func TestCoreQueueGroupSplitsOrders(t *testing.T) {
 	srv := natstest.Run(t)
 	core := "DELIVERY_MODE=core"
-	consumers := []*proc{
+	consumers := []*testkit.Proc{
 		start(t, "consumer", env(srv.ClientURL(), "c1", core, "WORK_TIME=5ms")),
 		start(t, "consumer", env(srv.ClientURL(), "c2", core, "WORK_TIME=5ms")),
 		start(t, "consumer", env(srv.ClientURL(), "c3", core, "WORK_TIME=5ms")),
 	}
 	for _, c := range consumers {
-		c.waitReady(t) // core NATS keeps nothing for late subscribers
+		c.WaitReady(t) // core NATS keeps nothing for late subscribers
 	}
 	prod := start(t, "producer", env(srv.ClientURL(), "p1", core, "PUBLISH_INTERVAL=2ms", "PUBLISH_COUNT=90", "VERIFY_TIMEOUT=60s"))
-	if code := prod.wait(t); code != 0 {
-		t.Fatalf("producer exit %d: %s", code, prod.errb.String())
+	if code := prod.Wait(t); code != 0 {
+		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	published := publishedIDs(prod)
-	eventually(t, "every order's log line is written", func() bool { return len(processedBy(consumers...)) == len(published) })
-	by := processedBy(consumers...)
+	published := testkit.PublishedIDs(prod)
+	testkit.Eventually(t, "every order's log line is written", testkit.Bound, func() (bool, string) {
+		n := len(testkit.ProcessedBy(consumers...))
+		return n == len(published), fmt.Sprintf("%d distinct orders logged as received", n)
+	})
+	by := testkit.ProcessedBy(consumers...)
 	perInstance := map[string]int{}
 	for _, id := range published {
 		if len(by[id]) != 1 {
@@ -131,20 +139,29 @@ func TestSIGTERMDuringStreamLosesNothing(t *testing.T) {
 	counted := start(t, "producer", env(srv.ClientURL(), "p-count", "PUBLISH_RATE=200", "PUBLISH_COUNT=400", "VERIFY_TIMEOUT=60s"))
 	endless := start(t, "producer", env(srv.ClientURL(), "p-endless", "PUBLISH_RATE=100"))
 
-	eventually(t, "c1 is processing", func() bool { return len(c1.out.msgs("received order")) >= 20 })
-	if code := c1.terminate(t); code != 0 {
-		t.Fatalf("c1 exit %d after SIGTERM: %s", code, c1.errb.String())
+	testkit.Eventually(t, "c1 is processing", testkit.Bound, func() (bool, string) {
+		n := len(c1.Logged("received order"))
+		return n >= 20, fmt.Sprintf("%d orders logged as received", n)
+	})
+	if code := c1.Terminate(t); code != 0 {
+		t.Fatalf("c1 exit %d after SIGTERM: %s", code, c1.Stderr())
 	}
 	c3 := start(t, "consumer", env(srv.ClientURL(), "c3", slow))
-	eventually(t, "the endless producer published", func() bool { return len(endless.out.msgs("published order")) >= 50 })
-	if code := endless.terminate(t); code != 0 {
-		t.Fatalf("producer exit %d after SIGTERM: %s", code, endless.errb.String())
+	testkit.Eventually(t, "the endless producer published", testkit.Bound, func() (bool, string) {
+		n := len(endless.Logged("published order"))
+		return n >= 50, fmt.Sprintf("%d orders logged as published", n)
+	})
+	if code := endless.Terminate(t); code != 0 {
+		t.Fatalf("producer exit %d after SIGTERM: %s", code, endless.Stderr())
 	}
-	if code := counted.wait(t); code != 0 {
-		t.Fatalf("counted producer exit %d: %s", code, counted.errb.String())
+	if code := counted.Wait(t); code != 0 {
+		t.Fatalf("counted producer exit %d: %s", code, counted.Stderr())
 	}
-	published := publishedIDs(counted, endless)
-	eventually(t, "every published order is processed", func() bool { return len(processedBy(c1, c2, c3)) >= len(published) })
+	published := testkit.PublishedIDs(counted, endless)
+	testkit.Eventually(t, "every published order is processed", testkit.Bound, func() (bool, string) {
+		n := len(testkit.ProcessedBy(c1, c2, c3))
+		return n >= len(published), fmt.Sprintf("%d distinct orders logged as received", n)
+	})
 	requireExactlyOnce(t, readAudit(t, srv), published, c1, c2, c3)
 }
 
@@ -152,25 +169,31 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
 	prod := start(t, "producer", env(srv.ClientURL(), "p1", "PUBLISH_RATE=100", "PUBLISH_COUNT=300", "VERIFY_TIMEOUT=60s"))
-	eventually(t, "orders flow", func() bool { return len(c1.out.msgs("received order")) >= 50 })
+	testkit.Eventually(t, "orders flow", testkit.Bound, func() (bool, string) {
+		n := len(c1.Logged("received order"))
+		return n >= 50, fmt.Sprintf("%d orders logged as received", n)
+	})
 	srv.Restart(t)
-	if code := prod.wait(t); code != 0 {
-		t.Fatalf("producer exit %d: %s", code, prod.errb.String())
+	if code := prod.Wait(t); code != 0 {
+		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	for _, p := range []*proc{c1, prod} {
-		if len(p.out.msgs("nats reconnected")) == 0 {
-			t.Errorf("%s never logged a reconnect", p.name)
+	for _, p := range []*testkit.Proc{c1, prod} {
+		if len(p.Logged("nats reconnected")) == 0 {
+			t.Errorf("%s never logged a reconnect", p.Name)
 		}
 	}
-	published := publishedIDs(prod)
-	eventually(t, "every order's log line is written", func() bool { return len(processedBy(c1)) >= len(published) })
+	published := testkit.PublishedIDs(prod)
+	testkit.Eventually(t, "every order's log line is written", testkit.Bound, func() (bool, string) {
+		n := len(testkit.ProcessedBy(c1))
+		return n >= len(published), fmt.Sprintf("%d distinct orders logged as received", n)
+	})
 	requireExactlyOnce(t, readAudit(t, srv), published, c1)
 }
 
 func TestBadMessagesAreDeadLettered(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_PAYLOAD_BYTES=1024"))
-	addr := c1.waitReady(t)
+	addr := c1.WaitReady(t)
 	nc := srv.Connect(t)
 	bad := []struct{ data, reason string }{
 		{`{"id": "order-1",`, "malformed"},
@@ -182,13 +205,16 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 		rawPublish(t, nc, "orders.created", []byte(b.data))
 	}
 	rawPublish(t, nc, "orders.created", []byte(`{"id":"order-good","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
-	eventually(t, "the good order after the bad ones is processed", func() bool { return len(c1.out.msgs("received order")) == 1 })
+	testkit.Eventually(t, "the good order after the bad ones is processed", testkit.Bound, func() (bool, string) {
+		n := len(c1.Logged("received order"))
+		return n == 1, fmt.Sprintf("%d orders logged as received", n)
+	})
 
 	js, err := natsjs.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), within)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
 	dlq, err := js.OrderedConsumer(ctx, "ORDERS", natsjs.OrderedConsumerConfig{FilterSubjects: []string{"orders.deadletter"}})
 	if err != nil {
@@ -208,7 +234,7 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 			t.Errorf("dead letter of %.30q: reason %q, want %q", b.data, got, b.reason)
 		}
 	}
-	metrics := metricsText(t, addr)
+	metrics := testkit.Metrics(t, addr)
 	for _, want := range []string{`orders_dead_lettered_total{reason="malformed"} 2`, `orders_dead_lettered_total{reason="invalid"} 1`, `orders_dead_lettered_total{reason="oversized"} 1`, "orders_processed_total 1"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
@@ -219,27 +245,32 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 func TestShutdownTurnsUnreadyAndFinishesWorkInHand(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "WORK_TIME=2s", "CONCURRENCY=1"))
-	addr := c1.waitReady(t)
+	addr := c1.WaitReady(t)
 	rawPublish(t, srv.Connect(t), "orders.created", []byte(`{"id":"order-held","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
 	js, err := natsjs.New(srv.Connect(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the order is in the consumer's hands", func() bool {
-		info, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
-		return err == nil && info.CachedInfo() != nil && func() bool {
-			i, err := info.Info(context.Background())
-			return err == nil && i.NumAckPending == 1
-		}()
+	testkit.Eventually(t, "the order in the consumer's hands (num_ack_pending 1)", testkit.Bound, func() (bool, string) {
+		cons, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
+		if err != nil {
+			return false, err.Error()
+		}
+		i, err := cons.Info(context.Background())
+		if err != nil {
+			return false, err.Error()
+		}
+		return i.NumAckPending == 1, fmt.Sprintf("num_ack_pending %d", i.NumAckPending)
 	})
-	if err := c1.cmd.Process.Signal(terminate); err != nil {
-		t.Fatal(err)
+	c1.Signal(t, syscall.SIGTERM)
+	testkit.Eventually(t, "/readyz answers 503 while draining", testkit.Bound, func() (bool, string) {
+		code := testkit.Status(addr, "/readyz")
+		return code == 503, fmt.Sprintf("status %d", code)
+	})
+	if code := c1.Wait(t); code != 0 {
+		t.Fatalf("exit %d: %s", code, c1.Stderr())
 	}
-	eventually(t, "/readyz answers 503 while draining", func() bool { return status(addr, "/readyz") == 503 })
-	if code := c1.wait(t); code != 0 {
-		t.Fatalf("exit %d: %s", code, c1.errb.String())
-	}
-	if got := processedBy(c1)["order-held"]; len(got) != 1 {
+	if got := testkit.ProcessedBy(c1)["order-held"]; len(got) != 1 {
 		t.Fatalf("order in hand processed %d times before exit, want 1", len(got))
 	}
 	info, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
@@ -258,9 +289,9 @@ func TestStopWhileWaitingForNATS(t *testing.T) {
 	for _, bin := range []string{"producer", "consumer"} {
 		t.Run(bin, func(t *testing.T) {
 			p := start(t, bin, env(noNATS, bin+"-1"))
-			p.addr(t) // started, now retrying the connection
-			if code := p.terminate(t); code != 0 {
-				t.Fatalf("exit %d after SIGTERM while waiting for NATS, want 0; stderr: %s", code, p.errb.String())
+			p.Addr(t) // started, now retrying the connection
+			if code := p.Terminate(t); code != 0 {
+				t.Fatalf("exit %d after SIGTERM while waiting for NATS, want 0; stderr: %s", code, p.Stderr())
 			}
 		})
 	}
@@ -272,12 +303,12 @@ func TestStopWhileWaitingForNATS(t *testing.T) {
 func TestReadyzFollowsTheDurable(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1"))
-	addr := c1.waitReady(t)
+	addr := c1.WaitReady(t)
 	js, err := natsjs.New(srv.Connect(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), within)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
 	stream, err := js.Stream(ctx, "ORDERS")
 	if err != nil {
@@ -287,24 +318,31 @@ func TestReadyzFollowsTheDurable(t *testing.T) {
 	if err := js.DeleteStream(ctx, "ORDERS"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "/readyz 503 naming the consumer and why", func() bool {
-		code, body := get(addr, "/readyz")
-		return code == 503 && strings.Contains(body, "consumer fulfilment-workers") && strings.Contains(body, "stream not found")
+	testkit.Eventually(t, "/readyz 503 naming the consumer and why", testkit.Bound, func() (bool, string) {
+		code, body := testkit.Get(addr, "/readyz")
+		return code == 503 && strings.Contains(body, "consumer fulfilment-workers") && strings.Contains(body, "stream not found"),
+			fmt.Sprintf("%d %q", code, body)
 	})
 	if _, err := js.CreateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "/readyz 200 after recovery", func() bool { return status(addr, "/readyz") == 200 })
+	testkit.Eventually(t, "/readyz 200 after recovery", testkit.Bound, func() (bool, string) {
+		code, body := testkit.Get(addr, "/readyz")
+		return code == 200, fmt.Sprintf("%d %q", code, body)
+	})
 	rawPublish(t, srv.Connect(t), "orders.created", []byte(`{"id":"order-after","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
-	eventually(t, "the order published after recovery is processed", func() bool { return len(c1.out.msgs("received order")) == 1 })
+	testkit.Eventually(t, "the order published after recovery is processed", testkit.Bound, func() (bool, string) {
+		n := len(c1.Logged("received order"))
+		return n == 1, fmt.Sprintf("%d received", n)
+	})
 	// The loop hears of the deletion from its waiting pull request, or
 	// from the pull it sends next finding nobody to answer it.
-	stalls := c1.out.msgs("jetstream consume stalled; restarting")
-	if len(stalls) != 1 || (stalls[0]["reason"] != "consumer_deleted" && stalls[0]["reason"] != "no_responders") {
+	stalls := c1.Logged("jetstream consume stalled; restarting")
+	if len(stalls) != 1 || (stalls[0].String("reason") != "consumer_deleted" && stalls[0].String("reason") != "no_responders") {
 		t.Fatalf("stalls logged %v, want one for the deleted durable", stalls)
 	}
-	m := metricsText(t, addr)
-	for _, want := range []string{fmt.Sprintf("orders_consume_stalls_total{reason=%q} 1", stalls[0]["reason"]), "orders_consume_recoveries_total 1"} {
+	m := testkit.Metrics(t, addr)
+	for _, want := range []string{fmt.Sprintf("orders_consume_stalls_total{reason=%q} 1", stalls[0].String("reason")), "orders_consume_recoveries_total 1"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}

@@ -172,26 +172,32 @@ func (e env) mustPods(t *testing.T, ctx context.Context, component string) []pod
 	return p
 }
 
-// eventually polls cond every interval until it returns true or timeout;
-// the last message explains a timeout.
-func eventually(t *testing.T, what string, timeout, interval time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if msg != last && msg != "" {
-			t.Logf("%s: %s", what, msg)
-			last = msg
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, timeout, msg)
-		}
-		time.Sleep(interval)
+// String says what the scenario waits on in a pod, for progress lines.
+func (p pod) String() string {
+	state := "not ready"
+	if p.Ready {
+		state = "ready"
 	}
+	if p.Deleting {
+		state += ", terminating"
+	}
+	return fmt.Sprintf("%s %s (%s, %d restarts)", p.Name, state, p.Image, p.Restarts)
+}
+
+func describePods(pods []pod) string {
+	seen := make([]string, len(pods))
+	for i, p := range pods {
+		seen[i] = p.String()
+	}
+	return describe(seen)
+}
+
+// describe joins what a wait saw, "none" for nothing.
+func describe(seen []string) string {
+	if len(seen) == 0 {
+		return "none"
+	}
+	return strings.Join(seen, "; ")
 }
 
 // ---- /metrics through the API server's pod proxy ---------------------------

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // The chart's defaults the scenario relies on (charts/orders/values.yaml).
@@ -85,7 +86,7 @@ func TestScenario(t *testing.T) {
 	step(fmt.Sprintf("2 scale consumers to %d, all processing", e.consumers), func() {
 		e.mustKC(t, ctx, "scale", consumerDeploy, fmt.Sprintf("--replicas=%d", e.consumers))
 		first := map[string]float64{}
-		eventually(t, "every consumer's orders_processed_total rises", stepTimeout, 2*time.Second, func() (bool, string) {
+		testkit.Eventually(t, fmt.Sprintf("%d consumer pods, each one's orders_processed_total rising", e.consumers), stepTimeout, func() (bool, string) {
 			pods, err := e.pods(ctx, "consumer")
 			if err != nil {
 				return false, err.Error()
@@ -118,7 +119,7 @@ func TestScenario(t *testing.T) {
 				return true, ""
 			}
 			return false, fmt.Sprintf("%d pods, %d rising; %s", len(pods), rising, strings.Join(waiting, ", "))
-		})
+		}, testkit.Every(2*time.Second), testkit.Verbose())
 	})
 
 	// 3. roll the consumers only.
@@ -149,18 +150,24 @@ func TestScenario(t *testing.T) {
 		conn.close()
 		old := e.mustPods(t, ctx, "nats")
 		e.mustKC(t, ctx, "delete", "pod", natsPod, "--wait=true", "--timeout=3m")
-		eventually(t, "NATS pod back and ready", stepTimeout, 2*time.Second, func() (bool, string) {
+		testkit.Eventually(t, "a new NATS pod, ready and not terminating", stepTimeout, func() (bool, string) {
 			pods, err := e.pods(ctx, "nats")
 			if err != nil {
 				return false, err.Error()
 			}
+			var seen []string
 			for _, p := range pods {
-				if p.Ready && !p.Deleting && (len(old) == 0 || p.UID != old[0].UID) {
+				if len(old) > 0 && p.UID == old[0].UID {
+					seen = append(seen, "the deleted pod: "+p.String())
+					continue
+				}
+				if p.Ready && !p.Deleting {
 					return true, ""
 				}
+				seen = append(seen, "a new pod: "+p.String())
 			}
-			return false, fmt.Sprintf("%+v", pods)
-		})
+			return false, describe(seen)
+		}, testkit.Every(2*time.Second), testkit.Verbose())
 		conn = e.connectNATS(t)
 		after := streamState(t, conn.js)
 		t.Logf("stream before the restart: %d messages (last seq %d); after: %d (last seq %d)",
@@ -177,28 +184,29 @@ func TestScenario(t *testing.T) {
 		e.mustKC(t, ctx, "scale", consumerDeploy, "--replicas=1")
 		scr.scrapeOnce()
 		e.mustKC(t, ctx, "scale", producerDeploy, "--replicas=0")
-		eventually(t, "producer pods gone, one consumer left", stepTimeout, 2*time.Second, func() (bool, string) {
+		testkit.Eventually(t, "0 producer pods and 1 consumer pod", stepTimeout, func() (bool, string) {
 			prod, err1 := e.pods(ctx, "producer")
 			cons, err2 := e.pods(ctx, "consumer")
 			if err1 != nil || err2 != nil {
 				return false, fmt.Sprint(err1, err2)
 			}
-			return len(prod) == 0 && len(cons) == 1, fmt.Sprintf("%d producer pods, %d consumer pods", len(prod), len(cons))
-		})
+			return len(prod) == 0 && len(cons) == 1, fmt.Sprintf("%d producer pods (%s), %d consumer pods (%s)",
+				len(prod), describePods(prod), len(cons), describePods(cons))
+		}, testkit.Every(2*time.Second), testkit.Verbose())
 	})
 	step("6 drain: num_pending 0, num_ack_pending 0", func() {
 		cons, err := conn.js.Consumer(ctx, streamName, durable)
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "durable consumer drained", drainTimeout, time.Second, func() (bool, string) {
+		testkit.Eventually(t, "durable consumer drained", drainTimeout, func() (bool, string) {
 			info, err := cons.Info(ctx)
 			if err != nil {
 				return false, err.Error()
 			}
 			return info.NumPending == 0 && info.NumAckPending == 0,
 				fmt.Sprintf("num_pending %d, num_ack_pending %d", info.NumPending, info.NumAckPending)
-		})
+		}, testkit.Every(time.Second), testkit.Verbose())
 		scr.scrapeOnce() // the last consumer's final counters
 	})
 
@@ -250,7 +258,7 @@ func printSteps(t *testing.T, e env, steps []stepTime) {
 // terminating, each running an image ending in imageSuffix.
 func waitPods(t *testing.T, e env, component string, n int, imageSuffix string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d %s pods on *%s", n, component, imageSuffix), stepTimeout, 2*time.Second, func() (bool, string) {
+	testkit.Eventually(t, fmt.Sprintf("%d %s pods on *%s", n, component, imageSuffix), stepTimeout, func() (bool, string) {
 		pods, err := e.pods(context.Background(), component)
 		if err != nil {
 			return false, err.Error()
@@ -259,8 +267,8 @@ func waitPods(t *testing.T, e env, component string, n int, imageSuffix string) 
 		for _, p := range pods {
 			ok = ok && p.Ready && !p.Deleting && strings.HasSuffix(p.Image, imageSuffix)
 		}
-		return ok, fmt.Sprintf("%+v", pods)
-	})
+		return ok, describePods(pods)
+	}, testkit.Every(2*time.Second), testkit.Verbose())
 }
 
 // samePods fails unless after is the same pods as before, none restarted.
@@ -315,7 +323,7 @@ func waitFlowing(t *testing.T, js natsjs.JetStream, when string) {
 	}
 	var firstStored, firstProcessed uint64
 	seen := false
-	eventually(t, "orders flowing "+when, flowTimeout, time.Second, func() (bool, string) {
+	testkit.Eventually(t, "orders flowing "+when, flowTimeout, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		stored, err := lastSeq(ctx, streamName)
@@ -332,7 +340,7 @@ func waitFlowing(t *testing.T, js natsjs.JetStream, when string) {
 		}
 		return stored > firstStored && processed > firstProcessed,
 			fmt.Sprintf("stream %s last seq %d (from %d), KV %s writes %d (from %d)", streamName, stored, firstStored, bucket, processed, firstProcessed)
-	})
+	}, testkit.Every(time.Second), testkit.Verbose())
 }
 
 // ---- the audit ---------------------------------------------------------------
@@ -354,6 +362,7 @@ type audit struct {
 	numPending      uint64         // durable consumer at audit time
 	numAckPending   int            //
 	byInstance      map[string]int // processed orders by consumer instance (KV values)
+	idMismatches    []string       // orders whose message id is not their order id
 	metrics         map[string]float64
 	perPod          []string
 	scrapedPods     string
@@ -361,153 +370,41 @@ type audit struct {
 	unknownExamples []string
 }
 
+// runAudit reads the stream and the ledger through testkit. Here every
+// stored order is one acknowledged publish: the producer pods' logs are not
+// kept, so the stream stands in for them.
 func runAudit(t *testing.T, js natsjs.JetStream) audit {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	var a audit
-
-	s, err := js.Stream(ctx, streamName)
-	if err != nil {
-		t.Fatal(err)
+	ra := testkit.ReadAudit(t, js, testkit.ChartNames())
+	published := make([]string, 0, len(ra.Stored))
+	for id := range ra.Stored {
+		published = append(published, id)
 	}
-	si, err := s.Info(ctx, natsjs.WithSubjectFilter("orders.>"))
-	if err != nil {
-		t.Fatal(err)
+	o := ra.Against(published)
+	a := audit{
+		storedOrders: ra.StoredMsgs, storedAt: ra.StoredAt, published: o.Published, processed: o.Recorded,
+		deadLettered: len(ra.DeadLetters), deadOrders: o.Dead, lost: o.Lost, unknownKeys: o.Unknown,
+		kvWrites: ra.LedgerWrites, kvKeys: uint64(len(ra.Recorded)), byInstance: map[string]int{},
+		idMismatches: ra.IDMismatches, lostExamples: o.LostIDs, unknownExamples: o.UnknownIDs,
 	}
-	a.storedOrders = int(si.State.Subjects[orderSubject])
-	a.deadLettered = int(si.State.Subjects[deadSubject])
-	t.Logf("stream %s: %d messages, subjects %v", streamName, si.State.Msgs, si.State.Subjects)
-
-	// Every stored orders.created message is one acknowledged publish.
-	published := map[string]bool{}
-	read(t, ctx, s, orderSubject, a.storedOrders, func(m natsjs.Msg) {
-		id := m.Headers().Get("Nats-Msg-Id")
-		var o struct {
-			ID string `json:"id"`
+	for _, at := range ra.StoredAt {
+		if a.firstAt.IsZero() || at.Before(a.firstAt) {
+			a.firstAt = at
 		}
-		if err := json.Unmarshal(m.Data(), &o); err == nil && o.ID != "" {
-			if id != "" && id != o.ID {
-				t.Errorf("message id %q but order id %q", id, o.ID)
-			}
-			id = o.ID
-		}
-		published[id] = true
-		if meta, err := m.Metadata(); err == nil {
-			if a.firstAt.IsZero() || meta.Timestamp.Before(a.firstAt) {
-				a.firstAt = meta.Timestamp
-			}
-			if meta.Timestamp.After(a.lastAt) {
-				a.lastAt = meta.Timestamp
-			}
-			a.storedAt = append(a.storedAt, meta.Timestamp)
-		}
-	})
-	a.published = len(published)
-
-	dead := map[string]bool{}
-	read(t, ctx, s, deadSubject, a.deadLettered, func(m natsjs.Msg) {
-		var o struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(m.Data(), &o) == nil && published[o.ID] {
-			dead[o.ID] = true
-		}
-	})
-	a.deadOrders = len(dead)
-
-	// The bucket's own stream: one message per processed order, the
-	// consumer instance in its value. Its last sequence counts every write.
-	kvs, err := js.Stream(ctx, "KV_"+bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ki, err := kvs.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.kvKeys, a.kvWrites = ki.State.Msgs, ki.State.LastSeq
-	a.byInstance = map[string]int{}
-	keys := map[string]bool{}
-	read(t, ctx, kvs, "$KV."+bucket+".>", int(ki.State.Msgs), func(m natsjs.Msg) {
-		if op := m.Headers().Get("KV-Operation"); op != "" {
-			return // DEL or PURGE: the consumers never do that
-		}
-		key := strings.TrimPrefix(m.Subject(), "$KV."+bucket+".")
-		keys[key] = true
-		var r struct {
-			ProcessedBy string `json:"processed_by"`
-		}
-		_ = json.Unmarshal(m.Data(), &r)
-		a.byInstance[r.ProcessedBy]++
-	})
-	for id := range published {
-		switch {
-		case keys[id]:
-			a.processed++
-		case dead[id]:
-		default:
-			a.lost++
-			if len(a.lostExamples) < 10 {
-				a.lostExamples = append(a.lostExamples, id)
-			}
+		if at.After(a.lastAt) {
+			a.lastAt = at
 		}
 	}
-	for k := range keys {
-		if !published[k] {
-			a.unknownKeys++
-			if len(a.unknownExamples) < 10 {
-				a.unknownExamples = append(a.unknownExamples, k)
-			}
-		}
+	for _, inst := range ra.Recorded {
+		a.byInstance[inst]++
 	}
-
-	c, err := s.Consumer(ctx, durable)
-	if err != nil {
-		t.Fatal(err)
+	if ra.Durable == nil {
+		t.Fatalf("durable consumer %s not found", durable)
 	}
-	ci, err := c.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.deliveries = ci.Delivered.Consumer
-	a.redelivered = int64(ci.Delivered.Consumer) - int64(a.storedOrders)
-	a.numPending, a.numAckPending = ci.NumPending, ci.NumAckPending
+	a.deliveries = ra.Durable.Delivered.Consumer
+	a.redelivered = int64(ra.Durable.Delivered.Consumer) - int64(a.storedOrders)
+	a.numPending, a.numAckPending = ra.Durable.NumPending, ra.Durable.NumAckPending
 	return a
-}
-
-// read delivers the want messages of subject in s to fn, through an
-// ordered consumer.
-func read(t *testing.T, ctx context.Context, s natsjs.Stream, subject string, want int, fn func(natsjs.Msg)) {
-	t.Helper()
-	if want == 0 {
-		return
-	}
-	c, err := s.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := 0
-	for got < want {
-		// Ask for no more than is left: a short last batch would otherwise
-		// wait out FetchMaxWait.
-		batch, err := c.Fetch(min(1000, want-got), natsjs.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatalf("read %s: %v", subject, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			fn(m)
-			n++
-		}
-		if batch.Error() != nil && n == 0 {
-			t.Fatalf("read %s after %d of %d: %v", subject, got, want, batch.Error())
-		}
-		if n == 0 {
-			t.Fatalf("read %s: stopped after %d of %d messages", subject, got, want)
-		}
-		got += n
-	}
 }
 
 // publishGaps returns the longest pause between consecutive stored orders
@@ -577,6 +474,9 @@ func (a audit) check(t *testing.T) {
 	t.Helper()
 	if a.published == 0 {
 		t.Error("nothing was published")
+	}
+	if len(a.idMismatches) > 0 {
+		t.Errorf("orders whose message id is not their order id: %v", a.idMismatches)
 	}
 	if a.storedOrders != a.published {
 		t.Errorf("%d stored orders but %d distinct ids: an order was stored twice", a.storedOrders, a.published)

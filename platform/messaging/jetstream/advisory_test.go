@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/messaging/messagingtest"

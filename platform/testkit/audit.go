@@ -1,0 +1,260 @@
+package testkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/events"
+)
+
+// Names are the JetStream names of the orders pipeline an audit reads.
+type Names struct {
+	Stream      string // the stream of order events and dead letters
+	Orders      string // subject of the order events
+	DeadLetters string // subject of the dead letters
+	Bucket      string // the ledger: the processed-orders key-value bucket
+	Durable     string // the consumers' shared durable consumer
+}
+
+// ChartNames are the services' defaults, which the chart keeps.
+func ChartNames() Names {
+	return Names{
+		Stream:      "ORDERS",
+		Orders:      "orders.created",
+		DeadLetters: "orders.deadletter",
+		Bucket:      "orders-processed",
+		Durable:     "fulfilment-workers",
+	}
+}
+
+// DeadLetter is one message on the dead-letter subject.
+type DeadLetter struct {
+	Data   []byte // the original's body, or its first bytes when Truncated
+	Reason string
+	// OriginalSeq is the original's sequence in the stream, 0 when the
+	// dead letter does not name it.
+	OriginalSeq uint64
+	Truncated   bool
+}
+
+// Audit is what NATS holds: the order events stored, the dead letters, and
+// the ledger. It reads NATS, not the services, so it sees what a service
+// claimed but did not do.
+type Audit struct {
+	// Stored counts the order events in the stream by order id (the body's
+	// id, else the Nats-Msg-Id header).
+	Stored map[string]int
+	// StoredMsgs is the number of order events in the stream.
+	StoredMsgs int
+	// IDMismatches are the order events whose Nats-Msg-Id header is not
+	// the id in their body (up to ten): a producer should send its order id.
+	IDMismatches []string
+	// StoredAt holds the stream's timestamp of every order event.
+	StoredAt []time.Time
+	// DeadLetters are the messages on the dead-letter subject.
+	DeadLetters []DeadLetter
+	// Recorded maps each ledger key (an order id) to the consumer instance
+	// that recorded it.
+	Recorded map[string]string
+	// LedgerWrites counts every write the ledger's stream took (its last
+	// sequence): more writes than keys means an order had a second effect.
+	LedgerWrites uint64
+	// Durable is the durable consumer's state, nil when it does not exist.
+	Durable *jetstream.ConsumerInfo
+}
+
+// ReadAudit reads the audit from NATS through js, failing t when NATS does
+// not answer.
+func ReadAudit(t testing.TB, js jetstream.JetStream, n Names) Audit {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	a := Audit{Stored: map[string]int{}, Recorded: map[string]string{}}
+
+	s, err := js.Stream(ctx, n.Stream)
+	if err != nil {
+		t.Fatalf("audit: stream %s: %v", n.Stream, err)
+	}
+	si, err := s.Info(ctx, jetstream.WithSubjectFilter(n.Orders))
+	if err != nil {
+		t.Fatalf("audit: stream %s info: %v", n.Stream, err)
+	}
+	a.StoredMsgs = int(si.State.Subjects[n.Orders])
+	read(t, ctx, s, n.Orders, a.StoredMsgs, func(m jetstream.Msg) {
+		id := orderID(m)
+		a.Stored[id]++
+		if h := m.Headers().Get("Nats-Msg-Id"); h != "" && h != id {
+			a.IDMismatches = appendExample(a.IDMismatches, fmt.Sprintf("message id %q, order id %q", h, id))
+		}
+		if meta, err := m.Metadata(); err == nil {
+			a.StoredAt = append(a.StoredAt, meta.Timestamp)
+		}
+	})
+	si, err = s.Info(ctx, jetstream.WithSubjectFilter(n.DeadLetters))
+	if err != nil {
+		t.Fatalf("audit: stream %s info: %v", n.Stream, err)
+	}
+	read(t, ctx, s, n.DeadLetters, int(si.State.Subjects[n.DeadLetters]), func(m jetstream.Msg) {
+		h := m.Headers()
+		seq, _ := strconv.ParseUint(h.Get(events.HeaderOriginalSequence), 10, 64)
+		a.DeadLetters = append(a.DeadLetters, DeadLetter{
+			Data: m.Data(), Reason: h.Get(events.HeaderDeadLetterReason),
+			OriginalSeq: seq, Truncated: h.Get(events.HeaderDeadLetterTruncated) == "true",
+		})
+	})
+
+	// The bucket's own stream: one message per key, the recording instance
+	// in its value; its last sequence counts every write ever made.
+	kvs, err := js.Stream(ctx, "KV_"+n.Bucket)
+	if err != nil {
+		t.Fatalf("audit: ledger bucket %s: %v", n.Bucket, err)
+	}
+	ki, err := kvs.Info(ctx)
+	if err != nil {
+		t.Fatalf("audit: ledger bucket %s info: %v", n.Bucket, err)
+	}
+	a.LedgerWrites = ki.State.LastSeq
+	prefix := "$KV." + n.Bucket + "."
+	read(t, ctx, kvs, prefix+">", int(ki.State.Msgs), func(m jetstream.Msg) {
+		if m.Headers().Get("KV-Operation") != "" {
+			return // DEL or PURGE: the consumers never do that
+		}
+		var r struct {
+			ProcessedBy string `json:"processed_by"`
+		}
+		_ = json.Unmarshal(m.Data(), &r)
+		a.Recorded[strings.TrimPrefix(m.Subject(), prefix)] = r.ProcessedBy
+	})
+
+	c, err := s.Consumer(ctx, n.Durable)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+	case err != nil:
+		t.Fatalf("audit: durable %s: %v", n.Durable, err)
+	default:
+		if a.Durable, err = c.Info(ctx); err != nil {
+			t.Fatalf("audit: durable %s info: %v", n.Durable, err)
+		}
+	}
+	return a
+}
+
+// orderID is the order id an event carries: the body's, else its message id.
+func orderID(m jetstream.Msg) string {
+	var o struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(m.Data(), &o) == nil && o.ID != "" {
+		return o.ID
+	}
+	return m.Headers().Get("Nats-Msg-Id")
+}
+
+// read hands the want messages on subject in s to fn, through an ordered
+// consumer.
+func read(t testing.TB, ctx context.Context, s jetstream.Stream, subject string, want int, fn func(jetstream.Msg)) {
+	t.Helper()
+	if want == 0 {
+		return
+	}
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		t.Fatalf("audit: read %s: %v", subject, err)
+	}
+	for got := 0; got < want; {
+		// Ask for no more than is left: a short last batch would otherwise
+		// wait out FetchMaxWait.
+		batch, err := c.Fetch(min(1000, want-got), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatalf("audit: read %s: %v", subject, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			fn(m)
+			n++
+		}
+		if n == 0 {
+			t.Fatalf("audit: read %s: stopped after %d of %d messages: %v", subject, got, want, batch.Error())
+		}
+		got += n
+	}
+}
+
+// Twice is the number of second effects: ledger writes beyond one per key.
+func (a Audit) Twice() int { return int(a.LedgerWrites) - len(a.Recorded) }
+
+// Outcome compares the ids a producer acknowledged with what NATS holds.
+type Outcome struct {
+	Published int // distinct acknowledged order ids
+	Recorded  int // of those, with a ledger key
+	Dead      int // of those, dead-lettered (their id in a dead letter's body)
+	Lost      int // of those, neither recorded nor dead-lettered
+	Unknown   int // ledger keys of no acknowledged id
+	Twice     int // second effects in the ledger
+	// LostIDs and UnknownIDs give up to ten examples each.
+	LostIDs, UnknownIDs []string
+}
+
+// Against compares the audit with the ids the producers acknowledged.
+func (a Audit) Against(published []string) Outcome {
+	o := Outcome{Twice: a.Twice()}
+	dead := map[string]bool{}
+	for _, d := range a.DeadLetters {
+		var e struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(d.Data, &e) == nil && e.ID != "" {
+			dead[e.ID] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range published {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		o.Published++
+		switch {
+		case hasKey(a.Recorded, id):
+			o.Recorded++
+		case dead[id]:
+			o.Dead++
+		default:
+			o.Lost++
+			o.LostIDs = appendExample(o.LostIDs, id)
+		}
+	}
+	keys := make([]string, 0, len(a.Recorded))
+	for k := range a.Recorded {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !seen[k] {
+			o.Unknown++
+			o.UnknownIDs = appendExample(o.UnknownIDs, k)
+		}
+	}
+	return o
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func appendExample(s []string, id string) []string {
+	if len(s) < 10 {
+		s = append(s, id)
+	}
+	return s
+}
