@@ -11,6 +11,7 @@ import (
 
 	"github.com/distsys-go/orders/platform/natsconn"
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // syncBuffer is a log sink the connection's callback goroutine and the
@@ -32,18 +33,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitFor polls cond; the bound only limits how long a failing test hangs.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {
 	srv := natstest.Run(t)
 	url := srv.ClientURL()
@@ -60,12 +49,12 @@ func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {
 	}
 	t.Cleanup(nc.Close)
 
-	waitFor(t, "the status names the URL and the failed attempts", func() bool {
+	testkit.Until(t, "the status names the URL and the failed attempts", func() bool {
 		err := status.Check()
 		return errors.Is(err, natsconn.ErrNotConnected) && strings.Contains(err.Error(), "unreachable") &&
 			strings.Contains(err.Error(), url[len("nats://"):]) && strings.Contains(err.Error(), "refused")
 	})
-	waitFor(t, "the failed attempts are logged with the URL", func() bool {
+	testkit.Until(t, "the failed attempts are logged with the URL", func() bool {
 		return strings.Contains(logs.String(), `"msg":"nats unreachable; retrying"`)
 	})
 	if got := logs.String(); strings.Contains(got, "secret") || !strings.Contains(got, `"msg":"connecting to nats"`) {
@@ -73,8 +62,8 @@ func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {
 	}
 
 	srv.Restart(t)
-	waitFor(t, "connected once the server is up", func() bool { return status.Check() == nil })
-	waitFor(t, "the connect is logged", func() bool { return strings.Contains(logs.String(), `"msg":"nats connected"`) })
+	testkit.Until(t, "connected once the server is up", func() bool { return status.Check() == nil })
+	testkit.Until(t, "the connect is logged", func() bool { return strings.Contains(logs.String(), `"msg":"nats connected"`) })
 }
 
 func TestRedact(t *testing.T) {

@@ -65,3 +65,22 @@ func Await(t testing.TB, what string, bound time.Duration, cond func() (bool, st
 		time.Sleep(p.every)
 	}
 }
+
+// Until is Eventually within Bound for a condition with nothing to say
+// about what it saw.
+func Until(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	Eventually(t, what, Bound, func() (bool, string) { return cond(), "" })
+}
+
+// EventuallyNil is Eventually for a condition that returns why it does
+// not hold yet (nil once it does); the last such error is what was seen.
+func EventuallyNil(t testing.TB, what string, bound time.Duration, cond func() error) {
+	t.Helper()
+	Eventually(t, what, bound, func() (bool, string) {
+		if err := cond(); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/memory"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 const (
@@ -97,18 +98,6 @@ func (f *fixture) publish(t *testing.T, msgID string, data []byte) {
 	}
 }
 
-// eventually polls cond; the deadline only bounds a failing test.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestOrdersAreProcessedOnceAcrossReplicas(t *testing.T) {
 	f := newFixture(t, 3, nil)
 	const n = 50
@@ -120,7 +109,7 @@ func TestOrdersAreProcessedOnceAcrossReplicas(t *testing.T) {
 		// producer retry past the duplicate window) must not double.
 		f.publish(t, "m2-"+ids[i], validOrder(ids[i]))
 	}
-	eventually(t, "every delivery is settled", func() bool {
+	testkit.Until(t, "every delivery is settled", func() bool {
 		return testutil.ToFloat64(f.metrics.processed)+testutil.ToFloat64(f.metrics.duplicates) == 2*n
 	})
 	if got := testutil.ToFloat64(f.metrics.processed); got != n {
@@ -182,7 +171,7 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 			}
 			// The consumer carries on with the next good order.
 			f.publish(t, "good-1", validOrder("order-good"))
-			eventually(t, "the next order is processed", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
+			testkit.Until(t, "the next order is processed", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
 		})
 	}
 }
@@ -195,7 +184,7 @@ func TestTransientFailureIsRedelivered(t *testing.T) {
 		return flaky
 	})
 	f.publish(t, "m-1", validOrder("order-1"))
-	eventually(t, "the order is processed after a retry", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
+	testkit.Until(t, "the order is processed after a retry", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
 	if got := testutil.ToFloat64(f.metrics.failed); got != 1 {
 		t.Errorf("failed %v, want 1", got)
 	}

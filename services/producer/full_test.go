@@ -16,6 +16,7 @@ import (
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // lockedBuffer is a log sink shared by the producer's goroutine and the test.
@@ -66,7 +67,7 @@ func TestFullStreamIsReportedAndRetriedInPlace(t *testing.T) {
 		done <- result{ids, err}
 	}()
 
-	eventually(t, "the producer reports the full stream", func() bool {
+	testkit.Until(t, "the producer reports the full stream", func() bool {
 		return errors.Is(p.health.Check(), messaging.ErrFull) &&
 			testutil.ToFloat64(p.metrics.publishErrors.WithLabelValues(reasonFull)) >= 2
 	})
@@ -113,17 +114,5 @@ func TestFullStreamIsReportedAndRetriedInPlace(t *testing.T) {
 		if got := m.Header.Get("Nats-Msg-Id"); got != id {
 			t.Errorf("stored order %d is %q, want %q", i, got, id)
 		}
-	}
-}
-
-// eventually polls cond; the bound only limits how long a failing test hangs.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // TestNATSClusterRoutesNeedCredentials runs the three servers of the
@@ -25,7 +26,7 @@ func TestNATSClusterRoutesNeedCredentials(t *testing.T) {
 
 	// The cluster is whole: every server routes to the other two.
 	for _, s := range nats.servers {
-		eventually(t, 30*time.Second, s.pod+" routes to every other server", func() error {
+		testkit.EventuallyNil(t, s.pod+" routes to every other server", 30*time.Second, func() error {
 			names, err := routeNames(t, s.http)
 			if err != nil {
 				return err
@@ -66,7 +67,7 @@ cluster {
 			}
 			p := start(t, c.name, natsServer, nil, "-c", conf)
 			if c.joins {
-				eventually(t, 30*time.Second, "the seed routes to "+c.name, func() error {
+				testkit.EventuallyNil(t, "the seed routes to "+c.name, 30*time.Second, func() error {
 					names, err := routeNames(t, seed.http)
 					if err == nil && !names[c.name] {
 						err = fmt.Errorf("routes to %v only", sortedKeys(names))
@@ -78,7 +79,7 @@ cluster {
 			// Refused: its log shows the violation, and no server of the
 			// release ever lists it (checked on every poll, so a route that
 			// got in fails at once).
-			eventually(t, 30*time.Second, c.name+" is refused", func() error {
+			testkit.EventuallyNil(t, c.name+" is refused", 30*time.Second, func() error {
 				for _, s := range nats.servers {
 					names, err := routeNames(t, s.http)
 					if err != nil {

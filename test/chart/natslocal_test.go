@@ -187,20 +187,3 @@ func routeNames(t *testing.T, httpPort int) (map[string]bool, error) {
 	}
 	return names, nil
 }
-
-// eventually polls cond every 100 ms until it returns nil, and fails the
-// test with its last error after within.
-func eventually(t *testing.T, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

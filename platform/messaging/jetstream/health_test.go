@@ -16,21 +16,11 @@ import (
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/messaging/messagingtest"
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // within bounds every wait; it only limits how long a failing test hangs.
 const within = 60 * time.Second
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // received collects the ids of the messages a subscription acknowledged.
 type received struct {
@@ -65,7 +55,7 @@ func publish(t *testing.T, js natsjs.JetStream, prefix string, n int) []string {
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
-		eventually(t, "stored "+id, func() bool {
+		testkit.Until(t, "stored "+id, func() bool {
 			return pub.Publish(context.Background(), messaging.NewMessage(messagingtest.Subject, id, []byte("x"))) == nil
 		})
 		ids = append(ids, id)
@@ -121,7 +111,7 @@ func TestRecoversWhenDurableDeleted(t *testing.T) {
 	r := &received{ids: map[string]bool{}}
 	sub := subscribe(t, newJetStream(t, srv), testStream.Name, r, jetstream.WithMetrics(reg))
 	before := publish(t, js, "before", 20)
-	eventually(t, "orders before the deletion processed", func() bool { return r.all(before) && sub.Healthy() == nil })
+	testkit.Until(t, "orders before the deletion processed", func() bool { return r.all(before) && sub.Healthy() == nil })
 
 	if err := js.DeleteConsumer(context.Background(), testStream.Name, "workers"); err != nil {
 		t.Fatal(err)
@@ -129,11 +119,11 @@ func TestRecoversWhenDurableDeleted(t *testing.T) {
 	after := publish(t, js, "after", 20)
 	// The loop hears of the deletion from its waiting pull request, or
 	// from the pull it sends next finding nobody to answer it.
-	eventually(t, "a stall counted and recovered from", func() bool {
+	testkit.Until(t, "a stall counted and recovered from", func() bool {
 		return counter(t, reg, "orders_consume_stalls_total", "consumer_deleted")+counter(t, reg, "orders_consume_stalls_total", "no_responders") == 1 &&
 			counter(t, reg, "orders_consume_recoveries_total", "") == 1 && sub.Healthy() == nil
 	})
-	eventually(t, "orders published while the durable was gone processed", func() bool { return r.all(after) })
+	testkit.Until(t, "orders published while the durable was gone processed", func() bool { return r.all(after) })
 	if _, err := js.Consumer(context.Background(), testStream.Name, "workers"); err != nil {
 		t.Errorf("durable not recreated: %v", err)
 	}
@@ -150,21 +140,21 @@ func TestUnhealthyWhileDurableCannotBeRecreated(t *testing.T) {
 	}
 	r := &received{ids: map[string]bool{}}
 	sub := subscribe(t, newJetStream(t, srv), testStream.Name, r)
-	eventually(t, "healthy after subscribe", func() bool { return sub.Healthy() == nil })
+	testkit.Until(t, "healthy after subscribe", func() bool { return sub.Healthy() == nil })
 
 	if err := js.DeleteStream(context.Background(), testStream.Name); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "unhealthy, naming the missing stream", func() bool {
+	testkit.Until(t, "unhealthy, naming the missing stream", func() bool {
 		err := sub.Healthy()
 		return errors.Is(err, jetstream.ErrNotDelivering) && strings.Contains(err.Error(), "stream not found")
 	})
 	if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "healthy once the stream is back", func() bool { return sub.Healthy() == nil })
+	testkit.Until(t, "healthy once the stream is back", func() bool { return sub.Healthy() == nil })
 	ids := publish(t, js, "back", 10)
-	eventually(t, "orders after the stream came back processed", func() bool { return r.all(ids) })
+	testkit.Until(t, "orders after the stream came back processed", func() bool { return r.all(ids) })
 }
 
 // A replica that subscribes while its durable has no leader (a cluster
@@ -182,14 +172,14 @@ func TestDeliversOnceDurableHasLeader(t *testing.T) {
 	}
 	running := &received{ids: map[string]bool{}}
 	runningSub := subscribe(t, newJetStream(t, survivor), clustered.Name, running)
-	eventually(t, "running subscription healthy", func() bool { return runningSub.Healthy() == nil })
+	testkit.Until(t, "running subscription healthy", func() bool { return runningSub.Healthy() == nil })
 
 	// Two of three down: neither the durable nor the cluster has a majority.
 	for _, s := range c.Servers[1:] {
 		s.Shutdown()
 		s.WaitForShutdown()
 	}
-	eventually(t, "running subscription unhealthy", func() bool {
+	testkit.Until(t, "running subscription unhealthy", func() bool {
 		return errors.Is(runningSub.Healthy(), jetstream.ErrNotDelivering)
 	})
 
@@ -227,9 +217,9 @@ func TestDeliversOnceDurableHasLeader(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("late subscription never subscribed")
 	}
-	eventually(t, "both subscriptions healthy", func() bool { return runningSub.Healthy() == nil && lateHealth.Healthy() == nil })
+	testkit.Until(t, "both subscriptions healthy", func() bool { return runningSub.Healthy() == nil && lateHealth.Healthy() == nil })
 	ids := publish(t, js, "order", 40)
-	eventually(t, "every order processed", func() bool {
+	testkit.Until(t, "every order processed", func() bool {
 		both := &received{ids: map[string]bool{}}
 		for _, r := range []*received{running, late} {
 			r.mu.Lock()
