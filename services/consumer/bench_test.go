@@ -29,7 +29,7 @@ func BenchmarkPipeline(b *testing.B) {
 				b.Fatal(err)
 			}
 			ctx := context.Background()
-			streamCfg := jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}, Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute}
+			streamCfg := jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}, Replicas: 1, MaxBytes: 1 << 30, MaxAge: time.Hour, DuplicateWindow: time.Minute}
 			if _, err := jetstream.EnsureStream(ctx, js, streamCfg); err != nil {
 				b.Fatal(err)
 			}

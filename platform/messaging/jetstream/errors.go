@@ -24,11 +24,10 @@ const (
 // what they can do about it: nothing (ErrRejected), wait for room
 // (ErrFull) or for a server (ErrUnavailable).
 func publishError(subject string, err error) error {
-	var apiErr *natsjs.APIError
 	switch {
 	case rejected(err):
 		return fmt.Errorf("publish %s: %w: %w", subject, messaging.ErrRejected, err)
-	case errors.As(err, &apiErr) && full(apiErr):
+	case IsFull(err):
 		return fmt.Errorf("publish %s: %w: %w", subject, messaging.ErrFull, err)
 	case errors.Is(err, natsjs.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders),
 		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
@@ -36,6 +35,14 @@ func publishError(subject string, err error) error {
 		return fmt.Errorf("publish %s: %w: %w", subject, messaging.ErrUnavailable, err)
 	}
 	return fmt.Errorf("publish %s: %w", subject, err)
+}
+
+// IsFull reports whether err is the server refusing a write for lack of
+// room: a stream (or key-value bucket) at its limits under DiscardNew, or
+// JetStream's storage used up.
+func IsFull(err error) bool {
+	var apiErr *natsjs.APIError
+	return errors.As(err, &apiErr) && full(apiErr)
 }
 
 // full reports whether the server refused a message for lack of room. The

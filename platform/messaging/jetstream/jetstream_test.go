@@ -2,6 +2,8 @@ package jetstream_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +26,7 @@ func newJetStream(t testing.TB, srv *natstest.Server) natsjs.JetStream {
 
 var testStream = jetstream.StreamConfig{
 	Name: "CONFORMANCE", Subjects: []string{"conformance.>"}, Replicas: 1,
-	MaxAge: time.Hour, DuplicateWindow: time.Minute,
+	MaxBytes: 8 << 20, MaxAge: time.Hour, DuplicateWindow: time.Minute,
 }
 
 func TestConformance(t *testing.T) {
@@ -60,15 +62,48 @@ func TestEnsureStreamIsIdempotent(t *testing.T) {
 	}
 	changed := testStream
 	changed.MaxAge = 2 * time.Hour
+	changed.MaxBytes = 16 << 20
 	s, err := jetstream.EnsureStream(context.Background(), js, changed)
 	if err != nil {
 		t.Fatalf("update stream: %v", err)
 	}
-	if got := s.CachedInfo().Config.MaxAge; got != 2*time.Hour {
-		t.Errorf("max age %v after update, want 2h", got)
+	if got := s.CachedInfo().Config; got.MaxAge != 2*time.Hour || got.MaxBytes != 16<<20 {
+		t.Errorf("max age %v, max bytes %d after update, want 2h, 16 MiB", got.MaxAge, got.MaxBytes)
+	}
+	if got := s.CachedInfo().Config; got.Retention != natsjs.WorkQueuePolicy || got.Discard != natsjs.DiscardNew {
+		t.Errorf("retention %s, discard %s; want WorkQueue, DiscardNew", got.Retention, got.Discard)
 	}
 	if n, _, err := updates.Pending(); err != nil || n != 1 {
 		t.Errorf("%d stream update requests (%v), want 1: only the changed config is an update", n, err)
+	}
+}
+
+// A stream left by an older release (Limits retention) cannot become a
+// work queue in place: EnsureStream says so once, naming the stream, both
+// policies and the way out, and leaves the stream as it was.
+func TestEnsureStreamRefusesRetentionChange(t *testing.T) {
+	srv := natstest.Run(t)
+	js := newJetStream(t, srv)
+	if _, err := js.CreateStream(context.Background(), natsjs.StreamConfig{
+		Name: testStream.Name, Subjects: testStream.Subjects, Retention: natsjs.LimitsPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := jetstream.EnsureStream(context.Background(), js, testStream)
+	if !errors.Is(err, jetstream.ErrRetentionChange) {
+		t.Fatalf("ensure stream: %v, want ErrRetentionChange", err)
+	}
+	for _, want := range []string{"STREAM_NAME=" + testStream.Name, "retention Limits", "want WorkQueue", "nats stream rm"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	info, err := js.Stream(context.Background(), testStream.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().Config.Retention; got != natsjs.LimitsPolicy {
+		t.Errorf("retention %s after the refused update, want it untouched", got)
 	}
 }
 
