@@ -10,16 +10,26 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
 )
 
 // Config is the ledger's part of the consumer's environment.
 type Config struct {
 	Bucket string `envconfig:"DEDUP_BUCKET" default:"orders-processed" desc:"JetStream key-value bucket of processed orders (the de-duplication record)"`
-	// TTL must be at least STREAM_MAX_AGE: an order still in the stream
-	// can be redelivered and must still be recognised.
-	TTL      time.Duration `envconfig:"DEDUP_TTL" default:"168h" desc:"how long a processed order is remembered; keep it >= STREAM_MAX_AGE"`
-	Replicas int           `envconfig:"DEDUP_REPLICAS" default:"1" desc:"bucket replicas (1, or 3 on a 3-node NATS cluster)"`
+	// TTL must outlast every way a recorded order can come back: its own
+	// redeliveries, and a producer's republish after the stream's
+	// duplicate window (the consumer checks the rule at start). Longer
+	// costs ledger bytes: one entry per order for TTL.
+	TTL time.Duration `envconfig:"DEDUP_TTL" default:"1h" desc:"how long a processed order is remembered, to recognise its redeliveries and republishes; at least MAX_DELIVER x (ACK_WAIT + 30s) + STREAM_DUPLICATE_WINDOW (checked at start)"`
+	// MaxBytes bounds the bucket on disk: a full bucket refuses new
+	// records (ErrFull) rather than forgetting processed orders early.
+	MaxBytes int64 `envconfig:"DEDUP_MAX_BYTES" default:"134217728" desc:"bytes the bucket may hold; when full, orders cannot be recorded and are retried, then dead-lettered"`
+	Replicas int   `envconfig:"DEDUP_REPLICAS" default:"1" desc:"bucket replicas (1, or 3 on a 3-node NATS cluster)"`
 }
+
+// minBytes is the smallest DEDUP_MAX_BYTES accepted, so that a size given
+// in MiB instead of bytes is refused at start.
+const minBytes = 64 << 10
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
@@ -28,6 +38,9 @@ func (c Config) Validate() error {
 	}
 	if c.TTL < 0 {
 		return fmt.Errorf("DEDUP_TTL=%s: must not be negative (0 keeps records forever)", c.TTL)
+	}
+	if c.MaxBytes < minBytes {
+		return fmt.Errorf("DEDUP_MAX_BYTES=%d: want at least %d", c.MaxBytes, minBytes)
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		return fmt.Errorf("DEDUP_REPLICAS=%d: want 1 to 5", c.Replicas)
@@ -45,6 +58,7 @@ func EnsureKV(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error)
 		Bucket:      cfg.Bucket,
 		Description: "orders processed by the fulfilment workers, one key per order id",
 		TTL:         cfg.TTL,
+		MaxBytes:    cfg.MaxBytes,
 		Replicas:    cfg.Replicas,
 		Storage:     natsjs.FileStorage,
 		History:     1,
@@ -63,8 +77,11 @@ func (k *KV) Record(ctx context.Context, r Record) error {
 		return fmt.Errorf("encode record: %w", err)
 	}
 	if _, err := k.kv.Create(ctx, r.OrderID, value); err != nil {
-		if errors.Is(err, natsjs.ErrKeyExists) {
+		switch {
+		case errors.Is(err, natsjs.ErrKeyExists):
 			return ErrAlreadyRecorded
+		case jetstream.IsFull(err):
+			return fmt.Errorf("record order %s: %w: %w", r.OrderID, ErrFull, err)
 		}
 		return fmt.Errorf("record order %s: %w", r.OrderID, err)
 	}

@@ -13,8 +13,15 @@ import (
 	"time"
 )
 
-// ErrAlreadyRecorded is returned for an order that was recorded before.
-var ErrAlreadyRecorded = errors.New("order already recorded")
+var (
+	// ErrAlreadyRecorded is returned for an order that was recorded before.
+	ErrAlreadyRecorded = errors.New("order already recorded")
+	// ErrFull is wrapped by a Record the ledger refused for lack of room
+	// (its byte limit, or the server's JetStream storage, is used up). The
+	// order was not recorded; it may be recorded once records expire or
+	// the ledger grows.
+	ErrFull = errors.New("ledger full")
+)
 
 // Record is what the ledger keeps per fulfilled order.
 type Record struct {

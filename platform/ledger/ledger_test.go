@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,9 +15,14 @@ import (
 	"github.com/distsys-go/orders/platform/natstest"
 )
 
-var cfg = ledger.Config{Bucket: "orders-processed", TTL: time.Hour, Replicas: 1}
+var cfg = ledger.Config{Bucket: "orders-processed", TTL: time.Hour, MaxBytes: 8 << 20, Replicas: 1}
 
 func newKV(t *testing.T, srv *natstest.Server) *ledger.KV {
+	t.Helper()
+	return newKVWith(t, srv, cfg)
+}
+
+func newKVWith(t *testing.T, srv *natstest.Server, cfg ledger.Config) *ledger.KV {
 	t.Helper()
 	js, err := natsjs.New(srv.Connect(t))
 	if err != nil {
@@ -100,5 +106,61 @@ func TestKVRecordSurvivesAndReadsBack(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("read back %+v, want %+v", got, want)
+	}
+}
+
+// A full ledger refuses a new record with ErrFull, keeps what it holds
+// (nothing is forgotten to make room) and still recognises those orders.
+func TestKVFullRefusesNewRecords(t *testing.T) {
+	srv := natstest.Run(t)
+	small := cfg
+	small.MaxBytes = 64 << 10
+	kv := newKVWith(t, srv, small)
+	ctx := context.Background()
+	var recorded int
+	for ; recorded < 10_000; recorded++ {
+		err := kv.Record(ctx, ledger.Record{OrderID: fmt.Sprintf("order-%d", recorded), ProductID: "sku-1", Quantity: 1})
+		if errors.Is(err, ledger.ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("record %d: %v", recorded, err)
+		}
+	}
+	if recorded == 0 || recorded == 10_000 {
+		t.Fatalf("%d records before the 64 KiB ledger refused one, want it to fill", recorded)
+	}
+	if err := kv.Record(ctx, ledger.Record{OrderID: "order-0"}); !errors.Is(err, ledger.ErrAlreadyRecorded) {
+		t.Errorf("first order once full: %v, want ErrAlreadyRecorded", err)
+	}
+	if _, err := kv.Get(ctx, "order-0"); err != nil {
+		t.Errorf("first order forgotten to make room: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*ledger.Config)
+		want string // in the error; "" = valid
+	}{
+		{"defaults of the tests", func(*ledger.Config) {}, ""},
+		{"bad bucket", func(c *ledger.Config) { c.Bucket = "a.b" }, "DEDUP_BUCKET"},
+		{"negative ttl", func(c *ledger.Config) { c.TTL = -time.Second }, "DEDUP_TTL"},
+		{"max bytes in MiB by mistake", func(c *ledger.Config) { c.MaxBytes = 512 }, "DEDUP_MAX_BYTES=512"},
+		{"replicas", func(c *ledger.Config) { c.Replicas = 0 }, "DEDUP_REPLICAS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cfg
+			tc.edit(&c)
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate: %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Validate: %v, want an error naming %s", err, tc.want)
+			}
+		})
 	}
 }

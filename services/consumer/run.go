@@ -25,7 +25,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ledgerCfg ledger.Config
 	)
 	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg, &consCfg, &ledgerCfg,
-		checkAcross(&own, &streamCfg, &ledgerCfg))
+		checkAcross(&own, &streamCfg, &consCfg, &ledgerCfg))
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (s settings) Validate() error {
 // checkAcross holds the rules between the consumer's variables and the
 // shared ones, each a way to lose, loop or double orders if broken. It
 // takes the specs Start fills and reads them once they are loaded.
-func checkAcross(own *settings, stream *jetstream.StreamConfig, led *ledger.Config) service.Check {
+func checkAcross(own *settings, stream *jetstream.StreamConfig, cons *jetstream.ConsumerConfig, led *ledger.Config) service.Check {
 	return func(s service.Settings) error {
 		if own.DeadLetterSubject == s.Subject {
 			return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: must differ from SUBJECT, or dead letters come back as orders", own.DeadLetterSubject)
@@ -54,11 +54,22 @@ func checkAcross(own *settings, stream *jetstream.StreamConfig, led *ledger.Conf
 			stream.CheckCaptures("SUBJECT", s.Subject),
 			stream.CheckCaptures("DEAD_LETTER_SUBJECT", own.DeadLetterSubject),
 		}
-		// A record that expires while its order is still in the stream lets
-		// a redelivery of that order be processed a second time.
-		if led.TTL > 0 && (stream.MaxAge == 0 || led.TTL < stream.MaxAge) {
-			errs = append(errs, fmt.Errorf("DEDUP_TTL=%s is shorter than STREAM_MAX_AGE=%s (0 = forever): an order could be processed twice", led.TTL, stream.MaxAge))
+		if need := recordLifetime(stream, cons); led.TTL > 0 && led.TTL < need {
+			errs = append(errs, fmt.Errorf("DEDUP_TTL=%s is shorter than MAX_DELIVER=%d x (ACK_WAIT=%s + %s) + STREAM_DUPLICATE_WINDOW=%s = %s: a redelivered or republished order could be processed twice",
+				led.TTL, cons.MaxDeliver, cons.AckWait, maxNakDelay, stream.DuplicateWindow, need))
 		}
 		return errors.Join(errs...)
 	}
+}
+
+// recordLifetime is how long a ledger record must outlive its recording.
+// On a work-queue stream a processed order leaves the stream, so the
+// record only has to catch what can still bring the order back: its own
+// redeliveries (the ack after recording was lost), at most MAX_DELIVER of
+// them, each after ACK_WAIT or a back-off of at most maxNakDelay; and a
+// producer's republish of an order whose acknowledgement it never got,
+// which the stream de-duplicates for STREAM_DUPLICATE_WINDOW and the
+// ledger must catch after that, with that copy's own redeliveries.
+func recordLifetime(stream *jetstream.StreamConfig, cons *jetstream.ConsumerConfig) time.Duration {
+	return time.Duration(cons.MaxDeliver)*(cons.AckWait+maxNakDelay) + stream.DuplicateWindow
 }
