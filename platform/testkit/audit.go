@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/events"
@@ -46,19 +47,25 @@ type DeadLetter struct {
 	Truncated   bool
 }
 
-// Audit is what NATS holds: the order events stored, the dead letters, and
-// the ledger. It reads NATS, not the services, so it sees what a service
-// claimed but did not do.
+// Audit is what NATS holds: the order events still stored, the dead
+// letters, and the ledger. It reads NATS, not the services, so it sees
+// what a service claimed but did not do. It never creates a consumer on
+// the stream of orders: that stream is a work queue, where the services'
+// durable must be the only consumer of the orders (the server refuses a
+// second one), and where an acknowledgement would delete what it read.
 type Audit struct {
-	// Stored counts the order events in the stream by order id (the body's
-	// id, else the Nats-Msg-Id header).
+	// Stored counts the order events still in the stream, by order id (the
+	// body's id, else the Nats-Msg-Id header). The stream is a work queue:
+	// an order leaves it once processed or dead-lettered, so these are the
+	// orders not processed yet; "published" comes from the producers.
 	Stored map[string]int
-	// StoredMsgs is the number of order events in the stream.
+	// StoredMsgs is the number of order events still in the stream.
 	StoredMsgs int
-	// IDMismatches are the order events whose Nats-Msg-Id header is not
-	// the id in their body (up to ten): a producer should send its order id.
+	// IDMismatches are the stored order events whose Nats-Msg-Id header is
+	// not the id in their body (up to ten): a producer should send its
+	// order id.
 	IDMismatches []string
-	// StoredAt holds the stream's timestamp of every order event.
+	// StoredAt holds the stream's timestamp of every stored order event.
 	StoredAt []time.Time
 	// DeadLetters are the messages on the dead-letter subject.
 	DeadLetters []DeadLetter
@@ -89,31 +96,25 @@ func ReadAudit(t testing.TB, js jetstream.JetStream, n Names) Audit {
 		t.Fatalf("audit: stream %s info: %v", n.Stream, err)
 	}
 	a.StoredMsgs = int(si.State.Subjects[n.Orders])
-	read(t, ctx, s, n.Orders, a.StoredMsgs, func(m jetstream.Msg) {
-		id := orderID(m)
+	get(t, ctx, s, n.Orders, func(m *jetstream.RawStreamMsg) {
+		id := orderID(m.Data, m.Header)
 		a.Stored[id]++
-		if h := m.Headers().Get("Nats-Msg-Id"); h != "" && h != id {
+		if h := m.Header.Get("Nats-Msg-Id"); h != "" && h != id {
 			a.IDMismatches = appendExample(a.IDMismatches, fmt.Sprintf("message id %q, order id %q", h, id))
 		}
-		if meta, err := m.Metadata(); err == nil {
-			a.StoredAt = append(a.StoredAt, meta.Timestamp)
-		}
+		a.StoredAt = append(a.StoredAt, m.Time)
 	})
-	si, err = s.Info(ctx, jetstream.WithSubjectFilter(n.DeadLetters))
-	if err != nil {
-		t.Fatalf("audit: stream %s info: %v", n.Stream, err)
-	}
-	read(t, ctx, s, n.DeadLetters, int(si.State.Subjects[n.DeadLetters]), func(m jetstream.Msg) {
-		h := m.Headers()
-		seq, _ := strconv.ParseUint(h.Get(events.HeaderOriginalSequence), 10, 64)
+	get(t, ctx, s, n.DeadLetters, func(m *jetstream.RawStreamMsg) {
+		seq, _ := strconv.ParseUint(m.Header.Get(events.HeaderOriginalSequence), 10, 64)
 		a.DeadLetters = append(a.DeadLetters, DeadLetter{
-			Data: m.Data(), Reason: h.Get(events.HeaderDeadLetterReason),
-			OriginalSeq: seq, Truncated: h.Get(events.HeaderDeadLetterTruncated) == "true",
+			Data: m.Data, Reason: m.Header.Get(events.HeaderDeadLetterReason),
+			OriginalSeq: seq, Truncated: m.Header.Get(events.HeaderDeadLetterTruncated) == "true",
 		})
 	})
 
-	// The bucket's own stream: one message per key, the recording instance
-	// in its value; its last sequence counts every write ever made.
+	// The bucket's own stream (limits retention, so an ordered consumer
+	// may read it): one message per key, the recording instance in its
+	// value; its last sequence counts every write ever made.
 	kvs, err := js.Stream(ctx, "KV_"+n.Bucket)
 	if err != nil {
 		t.Fatalf("audit: ledger bucket %s: %v", n.Bucket, err)
@@ -149,18 +150,48 @@ func ReadAudit(t testing.TB, js jetstream.JetStream, n Names) Audit {
 }
 
 // orderID is the order id an event carries: the body's, else its message id.
-func orderID(m jetstream.Msg) string {
+func orderID(data []byte, h nats.Header) string {
 	var o struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(m.Data(), &o) == nil && o.ID != "" {
+	if json.Unmarshal(data, &o) == nil && o.ID != "" {
 		return o.ID
 	}
-	return m.Headers().Get("Nats-Msg-Id")
+	return h.Get("Nats-Msg-Id")
+}
+
+// StreamMessages returns the messages on subject stored in s, oldest
+// first, read with the stream's get-next-by-subject API: no consumer is
+// created, so it works on a work-queue stream and removes nothing.
+func StreamMessages(t testing.TB, s jetstream.Stream, subject string) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Bound)
+	defer cancel()
+	var out []*jetstream.RawStreamMsg
+	get(t, ctx, s, subject, func(m *jetstream.RawStreamMsg) { out = append(out, m) })
+	return out
+}
+
+// get hands the messages on subject in s to fn, oldest first, each fetched
+// by the stream's get-next-by-subject API. Messages removed meanwhile (a
+// consumer processed them) are skipped.
+func get(t testing.TB, ctx context.Context, s jetstream.Stream, subject string, fn func(*jetstream.RawStreamMsg)) {
+	t.Helper()
+	for seq := uint64(1); ; {
+		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("audit: get %s from #%d: %v", subject, seq, err)
+		}
+		fn(m)
+		seq = m.Sequence + 1
+	}
 }
 
 // read hands the want messages on subject in s to fn, through an ordered
-// consumer.
+// consumer; s must not be a work queue.
 func read(t testing.TB, ctx context.Context, s jetstream.Stream, subject string, want int, fn func(jetstream.Msg)) {
 	t.Helper()
 	if want == 0 {

@@ -2,11 +2,11 @@ package systemtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
@@ -56,11 +56,11 @@ func TestPayloadLimits(t *testing.T) {
 			t.Errorf("no dead letter refers to ORDERS #%d", tc.seq)
 			continue
 		}
-		h := dl.Headers()
+		h := dl.Header
 		if h.Get("Orders-Dead-Letter-Reason") != "oversized" || h.Get("Orders-Original-Stream") != "ORDERS" ||
 			h.Get("Orders-Original-Size") != strconv.Itoa(tc.size) || h.Get("Orders-Dead-Letter-Truncated") != "true" ||
-			h.Get("Orders-Original-Subject") != "orders.created" || len(dl.Data()) != 4096 {
-			t.Errorf("dead letter of #%d: headers %v, body %d bytes", tc.seq, h, len(dl.Data()))
+			h.Get("Orders-Original-Subject") != "orders.created" || len(dl.Data) != 4096 {
+			t.Errorf("dead letter of #%d: headers %v, body %d bytes", tc.seq, h, len(dl.Data))
 		}
 	}
 	wantMetrics(t, addr, `orders_dead_lettered_total{reason="oversized"} 2`, "orders_processed_total 1",
@@ -69,8 +69,9 @@ func TestPayloadLimits(t *testing.T) {
 
 // A dead-letter subject the stream stopped capturing refuses every dead
 // letter: the message is retried with back-off up to MAX_DELIVER
-// deliveries, then terminated, logged with where it is and counted; it
-// stays in the stream.
+// deliveries, then terminated, logged with where it was and counted. The
+// stream is a work queue, so the terminated message leaves it: the error
+// log line is all that is left of it.
 func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
@@ -104,14 +105,15 @@ func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 	if len(lost) != 1 || lost[0].String("stream") != "ORDERS" || lost[0]["stream_seq"] != float64(seq) || lost[0].String("level") != "ERROR" {
 		t.Fatalf("error log %v, want one naming ORDERS #%d", lost, seq)
 	}
-	if m, err := s.GetMsg(ctx, seq); err != nil || string(m.Data) != `{"id":` {
-		t.Errorf("ORDERS #%d: %v, %v; want the message still stored", seq, m, err)
+	if _, err := s.GetMsg(ctx, seq); !errors.Is(err, natsjs.ErrMsgNotFound) {
+		t.Errorf("ORDERS #%d: %v; want it gone from the work queue once terminated", seq, err)
 	}
 }
 
 // A valid order whose processing fails on every delivery (the ledger's
 // bucket is gone) is dead-lettered as max-deliveries on its MAX_DELIVER-th
-// delivery, and the dead letter finds it in the stream.
+// delivery and terminated, so it leaves the work queue: the dead letter's
+// body is its copy.
 func TestFailingOrderEndsDeadLettered(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
@@ -124,7 +126,7 @@ func TestFailingOrderEndsDeadLettered(t *testing.T) {
 
 	settled(t, js, seq)
 	wantMetrics(t, addr, `orders_dead_lettered_total{reason="max-deliveries"} 1`, "orders_failed_total 2", "orders_processed_total 0")
-	findable(t, js, seq, "3", "order-doomed")
+	findable(t, js, seq, "3", "order-doomed", false)
 }
 
 // A valid order whose every delivery stalls (the consumer never settles
@@ -139,7 +141,7 @@ func TestStalledOrderEndsDeadLettered(t *testing.T) {
 
 	settled(t, js, seq)
 	wantMetrics(t, addr, `orders_dead_lettered_total{reason="max-deliveries"} 1`, "orders_redelivered_total 1")
-	findable(t, js, seq, "2", "order-stalled")
+	findable(t, js, seq, "2", "order-stalled", true)
 }
 
 func jetStream(t *testing.T, srv *natstest.Server) natsjs.JetStream {
@@ -184,25 +186,15 @@ func settled(t *testing.T, js natsjs.JetStream, seq uint64) {
 
 // deadLetters reads every dead letter in the stream, by the original's
 // sequence they name.
-func deadLetters(t *testing.T, js natsjs.JetStream) map[uint64]natsjs.Msg {
+func deadLetters(t *testing.T, js natsjs.JetStream) map[uint64]*natsjs.RawStreamMsg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, "ORDERS", natsjs.OrderedConsumerConfig{FilterSubjects: []string{"orders.deadletter"}})
+	s, err := js.Stream(context.Background(), "ORDERS")
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[uint64]natsjs.Msg{}
-	for range info.NumPending {
-		m, err := cons.Next(natsjs.FetchMaxWait(10 * time.Second))
-		if err != nil {
-			t.Fatalf("read dead letters: %v", err)
-		}
-		seq, _ := strconv.ParseUint(m.Headers().Get("Orders-Original-Sequence"), 10, 64)
+	out := map[uint64]*natsjs.RawStreamMsg{}
+	for _, m := range testkit.StreamMessages(t, s, "orders.deadletter") {
+		seq, _ := strconv.ParseUint(m.Header.Get("Orders-Original-Sequence"), 10, 64)
 		if _, dup := out[seq]; dup {
 			t.Errorf("two dead letters for ORDERS #%d", seq)
 		}
@@ -212,26 +204,32 @@ func deadLetters(t *testing.T, js natsjs.JetStream) map[uint64]natsjs.Msg {
 }
 
 // findable checks that the one dead letter is a max-deliveries reference
-// to ORDERS #seq after deliveries deliveries, and that the order is still
-// stored there.
-func findable(t *testing.T, js natsjs.JetStream, seq uint64, deliveries, orderID string) {
+// to ORDERS #seq after deliveries deliveries carrying orderID, and whether
+// the order is still stored there: a message the consumer terminated has
+// left the work queue, one the server gave up on (never settled) stays
+// until STREAM_MAX_AGE.
+func findable(t *testing.T, js natsjs.JetStream, seq uint64, deliveries, orderID string, stored bool) {
 	t.Helper()
 	dead := deadLetters(t, js)
 	dl := dead[seq]
 	if len(dead) != 1 || dl == nil {
 		t.Fatalf("dead letters %v, want one referring to ORDERS #%d", dead, seq)
 	}
-	h := dl.Headers()
+	h := dl.Header
 	if h.Get("Orders-Dead-Letter-Reason") != "max-deliveries" || h.Get("Orders-Deliveries") != deliveries ||
-		h.Get("Orders-Original-Stream") != "ORDERS" || !strings.Contains(string(dl.Data()), orderID) {
-		t.Errorf("dead letter headers %v, body %q", h, dl.Data())
+		h.Get("Orders-Original-Stream") != "ORDERS" || !strings.Contains(string(dl.Data), orderID) {
+		t.Errorf("dead letter headers %v, body %q", h, dl.Data)
 	}
 	s, err := js.Stream(context.Background(), h.Get("Orders-Original-Stream"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := s.GetMsg(context.Background(), seq); err != nil || !strings.Contains(string(m.Data), orderID) {
+	m, err := s.GetMsg(context.Background(), seq)
+	switch {
+	case stored && (err != nil || !strings.Contains(string(m.Data), orderID)):
 		t.Errorf("ORDERS #%d: %v; want %s still stored", seq, err, orderID)
+	case !stored && !errors.Is(err, natsjs.ErrMsgNotFound):
+		t.Errorf("ORDERS #%d: %v; want it gone from the work queue once terminated", seq, err)
 	}
 }
 

@@ -67,14 +67,13 @@ func readAudit(t *testing.T, srv *natstest.Server) testkit.Audit {
 }
 
 // requireExactlyOnce checks that every published order was processed, and
-// by exactly one consumer, from NATS and from the consumers' logs.
+// by exactly one consumer, from NATS and from the consumers' logs. (The
+// stream is a work queue: a processed order has left it, so the ledger,
+// not the stream, shows each order once.)
 func requireExactlyOnce(t *testing.T, a testkit.Audit, published []string, consumers ...*testkit.Proc) {
 	t.Helper()
 	logged := testkit.ProcessedBy(consumers...)
 	for _, id := range published {
-		if a.Stored[id] != 1 {
-			t.Errorf("order %s stored %d times in the stream, want 1", id, a.Stored[id])
-		}
 		if _, ok := a.Recorded[id]; !ok {
 			t.Errorf("order %s published but never processed", id)
 		}

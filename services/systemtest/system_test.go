@@ -7,7 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
@@ -44,7 +43,9 @@ func TestHelpAndBadSettings(t *testing.T) {
 		{"consumer", nil, []string{"SUBJECT=orders.*"}, 1, []string{`SUBJECT="orders.*": has a wildcard`}},
 		{"consumer", nil, []string{"DEAD_LETTER_SUBJECT=dead.orders"}, 1, []string{`DEAD_LETTER_SUBJECT="dead.orders" is not captured`}},
 		{"consumer", nil, []string{"DEAD_LETTER_SUBJECT=orders.created"}, 1, []string{"must differ from SUBJECT"}},
-		{"consumer", nil, []string{"DEDUP_TTL=1h"}, 1, []string{"DEDUP_TTL=1h0m0s is shorter than STREAM_MAX_AGE=168h0m0s"}},
+		{"consumer", nil, []string{"DEDUP_TTL=10m"}, 1, []string{"DEDUP_TTL=10m0s is shorter than MAX_DELIVER=20 x (ACK_WAIT=30s + 30s) + STREAM_DUPLICATE_WINDOW=2m0s = 22m0s"}},
+		{"consumer", nil, []string{"DEDUP_MAX_BYTES=512"}, 1, []string{"DEDUP_MAX_BYTES=512"}},
+		{"producer", nil, []string{"STREAM_MAX_BYTES=256"}, 1, []string{"STREAM_MAX_BYTES=256"}},
 		{"consumer", nil, []string{"HTTP_ADDR=8080"}, 1, []string{`HTTP_ADDR="8080"`}},
 	}
 	for _, tc := range tests {
@@ -214,20 +215,15 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
-	defer cancel()
-	dlq, err := js.OrderedConsumer(ctx, "ORDERS", natsjs.OrderedConsumerConfig{FilterSubjects: []string{"orders.deadletter"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Handlers run concurrently, so dead letters may come in any order.
+	var dead map[uint64]*natsjs.RawStreamMsg
+	testkit.Eventually(t, "every bad message is dead-lettered", testkit.Bound, func() (bool, string) {
+		dead = deadLetters(t, js)
+		return len(dead) == len(bad), fmt.Sprintf("%d dead letters", len(dead))
+	})
 	reasons := map[string]string{} // payload -> reason header
-	for range bad {
-		m, err := dlq.Next(natsjs.FetchMaxWait(10 * time.Second))
-		if err != nil {
-			t.Fatalf("dead letter: %v", err)
-		}
-		reasons[string(m.Data())] = m.Headers().Get("Orders-Dead-Letter-Reason")
+	for _, m := range dead {
+		reasons[string(m.Data)] = m.Header.Get("Orders-Dead-Letter-Reason")
 	}
 	for _, b := range bad {
 		if got := reasons[b.data]; got != b.reason {
