@@ -49,7 +49,8 @@ func TestFullStreamIsReportedAndRetriedInPlace(t *testing.T) {
 	}
 	ctx := context.Background()
 	stream, err := js.CreateStream(ctx, natsjs.StreamConfig{
-		Name: "ORDERS", Subjects: []string{"orders.>"}, MaxMsgs: 3, Discard: natsjs.DiscardNew,
+		Name: "ORDERS", Subjects: []string{"orders.>"}, Retention: natsjs.WorkQueuePolicy,
+		MaxMsgs: 3, Discard: natsjs.DiscardNew,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,8 @@ func TestFullStreamIsReportedAndRetriedInPlace(t *testing.T) {
 		t.Errorf("no log line says the storage is full:\n%s", logs.String())
 	}
 
-	// An operator makes room (consumers would, on a work-queue stream).
+	// Room is made here by a purge; services/systemtest's
+	// TestFullStreamRefusesThenDrains makes it with a consumer.
 	if err := stream.Purge(ctx); err != nil {
 		t.Fatal(err)
 	}

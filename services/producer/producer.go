@@ -87,7 +87,9 @@ func (p *producer) publish(ctx context.Context, order events.OrderEvent) error {
 		return fmt.Errorf("encode order: %w", err)
 	}
 	msg := messaging.NewMessage(p.subject, order.ID, data)
-	err = service.Retry(ctx, p.log, "publish order "+order.ID, func(context.Context) error {
+	// The order id is an attribute, not part of the message, so that "publish
+	// order failed; retrying" is one message to search the logs for.
+	err = service.Retry(ctx, p.log.With("order_id", order.ID), "publish order", func(context.Context) error {
 		// An attempt is not cut short by shutdown: it ends with the
 		// server's answer or its own timeout.
 		attemptCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)

@@ -1,0 +1,89 @@
+package systemtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
+)
+
+// The issue's storage test: a deliberately small work-queue stream
+// (STREAM_MAX_BYTES at its 64 KiB minimum, ~290 orders) fills while no
+// consumer runs. The producer says why it is stuck, in its log, its
+// publish-error counter and its /readyz, and keeps retrying the same
+// order. A consumer then drains the stream: the producer carries on from
+// that order, is ready again, and nothing is lost or doubled.
+func TestFullStreamRefusesThenDrains(t *testing.T) {
+	srv := natstest.Run(t)
+	small := "STREAM_MAX_BYTES=65536"
+	prod := start(t, "producer", env(srv.ClientURL(), "p1", small, "PUBLISH_INTERVAL=0", "PUBLISH_TIMEOUT=2s"))
+	addr := prod.Addr(t)
+
+	var refused string
+	testkit.Eventually(t, "the producer logs the full storage", testkit.Bound, func() (bool, string) {
+		for _, r := range prod.Logged("publish order failed; retrying") {
+			if strings.Contains(r.String("error"), "storage full") {
+				refused = r.String("order_id")
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d orders published, no full-storage retry logged", len(prod.Logged("published order")))
+	})
+	testkit.Eventually(t, "/metrics counts the refusals as full", testkit.Bound, func() (bool, string) {
+		const sample = `orders_publish_errors_total{reason="full"} `
+		for line := range strings.Lines(testkit.Metrics(t, addr)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), sample); ok {
+				return v != "0", sample + v
+			}
+		}
+		return false, "no " + sample + "sample"
+	})
+	testkit.Eventually(t, "/readyz 503 says why", testkit.Bound, func() (bool, string) {
+		code, body := testkit.Get(addr, "/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "publishing failing (full)"), fmt.Sprintf("%d %q", code, body)
+	})
+	stuckAt := len(testkit.PublishedIDs(prod))
+	js := jetStream(t, srv)
+	s, err := js.Stream(context.Background(), "ORDERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Bytes > 65536 || info.State.Msgs != uint64(stuckAt) {
+		t.Errorf("full stream holds %d orders in %d bytes; want the %d published, within 65536", info.State.Msgs, info.State.Bytes, stuckAt)
+	}
+
+	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", small))
+	c1.WaitReady(t)
+	testkit.Eventually(t, "the producer carries on past the refused order", testkit.Bound, func() (bool, string) {
+		n := len(testkit.PublishedIDs(prod))
+		return n > stuckAt+100, fmt.Sprintf("%d published, stuck at %d", n, stuckAt)
+	})
+	if got := testkit.PublishedIDs(prod)[stuckAt]; got != refused {
+		t.Errorf("first order published after the refusals is %s, want the refused %s: its place was not kept", got, refused)
+	}
+	prod.WaitReady(t)
+	if code := prod.Terminate(t); code != 0 {
+		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
+	}
+	published := testkit.PublishedIDs(prod)
+	testkit.Eventually(t, "processing drains the stream", testkit.Bound, func() (bool, string) {
+		i, err := s.Info(context.Background())
+		if err != nil {
+			return false, err.Error()
+		}
+		n := len(testkit.ProcessedBy(c1))
+		return i.State.Msgs == 0 && n >= len(published), fmt.Sprintf("%d orders in the stream, %d of %d processed", i.State.Msgs, n, len(published))
+	})
+	o := readAudit(t, srv).Against(published)
+	if o.Lost != 0 || o.Twice != 0 || o.Unknown != 0 || o.Recorded != len(published) {
+		t.Errorf("audit %+v, want all %d recorded, lost 0, twice 0", o, len(published))
+	}
+}
