@@ -59,6 +59,12 @@ func matrix() []matrixCase {
 				}
 			}
 		}},
+		{name: "storage budget from the JetStream store", sets: []string{"nats.jetstream.storage.size=10Gi", "nats.jetstream.maxFileStore=8G"}, check: func(t *testing.T, objs []obj) {
+			wantStorage(t, objs, "4800000000", "2400000000")
+		}},
+		{name: "storage budget overridden", sets: []string{"stream.maxBytes=500000000", "dedup.maxBytes=400000000"}, check: func(t *testing.T, objs []obj) {
+			wantStorage(t, objs, "500000000", "400000000")
+		}},
 		{name: "external NATS", sets: []string{"nats.enabled=false", "nats.externalURL=nats://nats.messaging:4222"}, check: func(t *testing.T, objs []obj) {
 			for _, o := range objs {
 				if o.kind() == "StatefulSet" || o.kind() == "ConfigMap" || strings.Contains(o.name(), "nats") {
@@ -545,6 +551,11 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"user with a colon", []string{"nats.auth.enabled=true", "nats.auth.user=a:b", "nats.auth.password=x"}, "user"},
 		{"spread constraint without topologyKey", []string{"consumer.topologySpreadConstraints[0].maxSkew=1"}, "topologyKey"},
 		{"pull secret without name", []string{"imagePullSecrets[0].nme=regcred"}, "imagePullSecrets"},
+		{"stream and ledger over the JetStream store", []string{"stream.maxBytes=800000000"},
+			"stream.maxBytes (800000000) + dedup.maxBytes (300000000) + 10% headroom (100000000) = 1200000000 bytes exceed nats.jetstream.maxFileStore=1G"},
+		{"JetStream store over the PVC", []string{"nats.jetstream.maxFileStore=3G"},
+			"nats.jetstream.maxFileStore=3G (3000000000 bytes) exceeds nats.jetstream.storage.size=2Gi (2147483648 bytes)"},
+		{"stream bytes in MiB by mistake", []string{"stream.maxBytes=600"}, "maxBytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -610,6 +621,21 @@ func TestReplicasField(t *testing.T) {
 		d := mustFind(t, objects(t, mustRender(t, "consumer.replicaCount="+strconv.Itoa(n))), "Deployment", name("consumer"))
 		if get(d, "spec", "replicas") != float64(n) {
 			t.Errorf("consumer.replicaCount=%d rendered replicas %v", n, get(d, "spec", "replicas"))
+		}
+	}
+}
+
+// wantStorage checks STREAM_MAX_BYTES on both sides (they ensure the same
+// stream) and DEDUP_MAX_BYTES on the consumer.
+func wantStorage(t *testing.T, objs []obj, stream, dedup string) {
+	t.Helper()
+	for _, side := range []string{"producer", "consumer"} {
+		env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name(side)))[0])
+		if got := env["STREAM_MAX_BYTES"].value; got != stream {
+			t.Errorf("%s STREAM_MAX_BYTES=%q, want %s", side, got, stream)
+		}
+		if got := env["DEDUP_MAX_BYTES"].value; side == "consumer" && got != dedup {
+			t.Errorf("consumer DEDUP_MAX_BYTES=%q, want %s", got, dedup)
 		}
 	}
 }

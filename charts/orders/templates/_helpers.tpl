@@ -129,6 +129,8 @@ tests check that against `-h` of the real binaries. */}}
   value: {{ (ternary $replicas .Values.stream.replicas (kindIs "invalid" .Values.stream.replicas)) | toString | quote }}
 - name: STREAM_MAX_AGE
   value: {{ .Values.stream.maxAge | quote }}
+- name: STREAM_MAX_BYTES
+  value: {{ include "orders.streamMaxBytes" . | quote }}
 - name: STREAM_DUPLICATE_WINDOW
   value: {{ .Values.stream.duplicateWindow | quote }}
 - name: DEDUP_BUCKET
@@ -143,6 +145,8 @@ tests check that against `-h` of the real binaries. */}}
   value: {{ .Values.consumer.deadLetterSubject | quote }}
 - name: DEDUP_TTL
   value: {{ .Values.dedup.ttl | quote }}
+- name: DEDUP_MAX_BYTES
+  value: {{ include "orders.dedupMaxBytes" . | quote }}
 - name: DEDUP_REPLICAS
   value: {{ include "orders.dedupReplicas" . | quote }}
 {{- end }}
@@ -177,4 +181,63 @@ nats.lameDuck.enabled, or when that is null, whether NATS is a cluster. */}}
 {{- $ldm := .Values.nats.lameDuck.enabled }}
 {{- if kindIs "invalid" $ldm }}{{ $ldm = .Values.nats.cluster.enabled }}{{ end }}
 {{- if $ldm }}true{{ end }}
+{{- end }}
+
+{{/* JetStream storage budget. nats.jetstream.maxFileStore is JetStream's
+limit on each server; the stream and the ledger bucket reserve their byte
+limits against it (R3 places one copy of each on every server of a 3-node
+cluster), so both must fit inside it with headroom for the file store's own
+files, and it must fit on the PVC. */}}
+
+{{/* orders.bytes: a size in nats units (K/M/G/T, powers of 1000) or a
+Kubernetes quantity (Mi/Gi/Ti), in bytes. */}}
+{{- define "orders.bytes" -}}
+{{- $units := dict "" 1 "K" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 -}}
+{{- $s := toString . -}}
+{{- $suffix := regexReplaceAll "^[0-9]+" $s "" -}}
+{{- if not (hasKey $units $suffix) }}{{ fail (printf "size %q: unknown unit %q" $s $suffix) }}{{ end -}}
+{{- mul (regexReplaceAll "[A-Za-z]+$" $s "" | int64) (get $units $suffix) -}}
+{{- end }}
+
+{{- define "orders.storeBytes" -}}
+{{- include "orders.bytes" .Values.nats.jetstream.maxFileStore -}}
+{{- end }}
+
+{{/* STREAM_MAX_BYTES: stream.maxBytes, else 60% of maxFileStore. */}}
+{{- define "orders.streamMaxBytes" -}}
+{{- include "orders.checkStorage" . -}}
+{{- if kindIs "invalid" .Values.stream.maxBytes -}}
+{{- div (mul (include "orders.storeBytes" . | int64) 60) 100 -}}
+{{- else -}}
+{{- .Values.stream.maxBytes | int64 -}}
+{{- end -}}
+{{- end }}
+
+{{/* DEDUP_MAX_BYTES: dedup.maxBytes, else 30% of maxFileStore. */}}
+{{- define "orders.dedupMaxBytes" -}}
+{{- if kindIs "invalid" .Values.dedup.maxBytes -}}
+{{- div (mul (include "orders.storeBytes" . | int64) 30) 100 -}}
+{{- else -}}
+{{- .Values.dedup.maxBytes | int64 -}}
+{{- end -}}
+{{- end }}
+
+{{/* orders.checkStorage fails the rendering when the budget cannot fit:
+stream + ledger + 10% headroom over maxFileStore, or maxFileStore over the
+PVC. Only the chart's own NATS is checked: an external server's limits are
+not in the values. */}}
+{{- define "orders.checkStorage" -}}
+{{- if .Values.nats.enabled -}}
+{{- $store := include "orders.storeBytes" . | int64 -}}
+{{- $pvc := include "orders.bytes" .Values.nats.jetstream.storage.size | int64 -}}
+{{- if gt $store $pvc -}}
+{{- fail (printf "nats.jetstream.maxFileStore=%s (%d bytes) exceeds nats.jetstream.storage.size=%s (%d bytes): JetStream would promise more than the volume holds; lower maxFileStore or grow the PVC (docs/kubernetes.md)" (toString .Values.nats.jetstream.maxFileStore) $store .Values.nats.jetstream.storage.size $pvc) -}}
+{{- end -}}
+{{- $stream := ternary (div (mul $store 60) 100) (.Values.stream.maxBytes | int64) (kindIs "invalid" .Values.stream.maxBytes) -}}
+{{- $dedup := ternary (div (mul $store 30) 100) (.Values.dedup.maxBytes | int64) (kindIs "invalid" .Values.dedup.maxBytes) -}}
+{{- $headroom := div $store 10 -}}
+{{- if gt (add $stream $dedup $headroom) $store -}}
+{{- fail (printf "stream.maxBytes (%d) + dedup.maxBytes (%d) + 10%% headroom (%d) = %d bytes exceed nats.jetstream.maxFileStore=%s (%d bytes): the stream or the ledger could not be created; lower them or raise maxFileStore (docs/kubernetes.md)" $stream $dedup $headroom (add $stream $dedup $headroom) (toString .Values.nats.jetstream.maxFileStore) $store) -}}
+{{- end -}}
+{{- end -}}
 {{- end }}
