@@ -15,9 +15,12 @@ import (
 
 // deadLetter publishes a reference to msg on the dead-letter subject, then
 // terminates msg. A publish that failed is retried through redelivery with
-// back-off, unless retrying cannot help (the transport rejected the dead
-// letter) or msg is on its last delivery: then msg is terminated all the
-// same, logged as an error with where it is stored, and counted.
+// back-off. When retrying cannot help (the transport rejected the dead
+// letter) or msg is on its last delivery, msg is logged as an error with
+// where it is stored, counted, and handed back all the same rather than
+// terminated: on a work-queue stream Term deletes it, and with it the only
+// copy. MAX_DELIVER bounds its deliveries; then the server keeps it,
+// unacknowledged, and announces it (see deadLetterExhausted).
 func (f *fulfiller) deadLetter(ctx context.Context, msg *messaging.Message, reason string, cause error) {
 	err := f.deadLetters.Publish(ctx, deadLetterFor(f.deadLetterSub, msg, reason, cause))
 	switch {
@@ -28,9 +31,9 @@ func (f *fulfiller) deadLetter(ctx context.Context, msg *messaging.Message, reas
 		f.settle(msg.Term(reason), msg.ID)
 	case errors.Is(err, messaging.ErrRejected) || f.lastDelivery(msg):
 		f.metrics.deadLetterFailures.WithLabelValues(reason).Inc()
-		f.log.Error("dead-letter publish failed for good; message terminated, it stays in its stream",
+		f.log.Error("dead-letter publish failed for good; message left in its stream",
 			append(origin(msg), "reason", reason, "cause", cause.Error(), "error", err)...)
-		f.settle(msg.Term(reason+"; dead letter not published"), msg.ID)
+		f.settle(msg.Nak(maxNakDelay), msg.ID)
 	default:
 		f.metrics.failed.Inc()
 		delay := backoff(msg.Deliveries)
