@@ -28,6 +28,15 @@ type Features struct {
 	Retains bool
 }
 
+// Flusher is a Publisher whose Publish may return before the server has
+// the message (core NATS buffers it in the client). The suite flushes it
+// after every publish, so that "published before subscribing" holds at the
+// server and not only in the test's own order of calls: a subscription on
+// another connection can otherwise reach the server first.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Setup is one isolated transport instance.
 type Setup struct {
 	Publisher messaging.Publisher
@@ -129,6 +138,13 @@ func publish(t *testing.T, s Setup, id string, data string) {
 	msg.Header = map[string]string{"Test-Header": "v-" + id}
 	if err := s.Publisher.Publish(context.Background(), msg); err != nil {
 		t.Fatalf("publish %s: %v", id, err)
+	}
+	if f, ok := s.Publisher.(Flusher); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := f.Flush(ctx); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
 	}
 }
 

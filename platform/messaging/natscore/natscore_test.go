@@ -9,6 +9,10 @@ import (
 	"github.com/distsys-go/orders/platform/natstest"
 )
 
+// The suite flushes a Flusher after each publish; core NATS needs it, as
+// Publish only buffers.
+var _ messagingtest.Flusher = (*natscore.Publisher)(nil)
+
 func TestConformance(t *testing.T) {
 	messagingtest.Run(t, func(t *testing.T) messagingtest.Setup {
 		srv := natstest.Run(t)
