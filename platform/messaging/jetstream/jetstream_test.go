@@ -2,6 +2,7 @@ package jetstream_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -48,9 +49,16 @@ func TestConformance(t *testing.T) {
 func TestEnsureStreamIsIdempotent(t *testing.T) {
 	srv := natstest.Run(t)
 	js := newJetStream(t, srv)
-	// Update requests are plain NATS messages: count them.
-	updates, err := srv.Connect(t).SubscribeSync("$JS.API.STREAM.UPDATE." + testStream.Name)
+	// Update requests are plain NATS messages: watch them, on a connection
+	// of their own. The flush puts the subscription in place at the server
+	// before the first request; without it the SUB could arrive after the
+	// update, which would then go unseen.
+	counter := srv.Connect(t)
+	updates, err := counter.SubscribeSync("$JS.API.STREAM.UPDATE." + testStream.Name)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := counter.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
@@ -67,8 +75,21 @@ func TestEnsureStreamIsIdempotent(t *testing.T) {
 	if got := s.CachedInfo().Config.MaxAge; got != 2*time.Hour {
 		t.Errorf("max age %v after update, want 2h", got)
 	}
-	if n, _, err := updates.Pending(); err != nil || n != 1 {
-		t.Errorf("%d stream update requests (%v), want 1: only the changed config is an update", n, err)
+	// The copies reach the counter asynchronously, so wait for the first
+	// one instead of counting what has arrived so far. The server handles
+	// one connection's requests in order, so an update sent by one of the
+	// three unchanged calls would arrive before the changed one: the first
+	// update must be the changed config.
+	m, err := updates.NextMsg(20 * time.Second)
+	if err != nil {
+		t.Fatalf("no stream update request: %v", err)
+	}
+	var req natsjs.StreamConfig
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		t.Fatalf("update request %q: %v", m.Data, err)
+	}
+	if req.MaxAge != 2*time.Hour {
+		t.Errorf("first stream update request has max age %v, want 2h: only the changed config is an update", req.MaxAge)
 	}
 }
 
