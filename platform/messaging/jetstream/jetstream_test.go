@@ -29,7 +29,7 @@ var testStream = jetstream.StreamConfig{
 }
 
 func TestConformance(t *testing.T) {
-	messagingtest.Run(t, func(t *testing.T) messagingtest.Setup {
+	messagingtest.Run(t, func(t *testing.T, ackWait time.Duration) messagingtest.Setup {
 		srv := natstest.Run(t)
 		js := newJetStream(t, srv)
 		if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 			Publisher: jetstream.NewPublisher(js),
 			NewSubscriber: func(t *testing.T) messaging.Subscriber {
 				return jetstream.NewSubscriber(newJetStream(t, srv), testStream.Name, "workers",
-					jetstream.ConsumerConfig{AckWait: 500 * time.Millisecond, MaxAckPending: 100, PullMaxMessages: 4})
+					jetstream.ConsumerConfig{AckWait: ackWait, MaxAckPending: 100, PullMaxMessages: 4})
 			},
 			Features: messagingtest.Features{Redelivery: true, PublishDedup: true, Retains: true},
 		}
@@ -132,8 +132,10 @@ func TestRedeliveryAfterReplicaDiesWithoutAck(t *testing.T) {
 	}
 	select {
 	case m := <-survivor:
-		if m.ID != "crash-1" || m.Deliveries != 2 {
-			t.Fatalf("survivor got %s with %d deliveries, want crash-1 redelivered (2)", m.ID, m.Deliveries)
+		// At least 2, not exactly: on a loaded machine the ack wait can
+		// pass once more before the doomed replica's connection closes.
+		if m.ID != "crash-1" || m.Deliveries < 2 {
+			t.Fatalf("survivor got %s with %d deliveries, want crash-1 redelivered (2 or more)", m.ID, m.Deliveries)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the unacknowledged message was never redelivered")
