@@ -16,12 +16,14 @@ import (
 	"github.com/distsys-go/orders/platform/messaging"
 )
 
-// recorder is a Publisher that fails the first failures attempts.
+// recorder is a Publisher that fails the first failures attempts. When
+// afterSent is set it is called with the number of messages sent so far.
 type recorder struct {
-	mu       sync.Mutex
-	failures int
-	attempts map[string]int
-	sent     []*messaging.Message
+	mu        sync.Mutex
+	failures  int
+	attempts  map[string]int
+	sent      []*messaging.Message
+	afterSent func(n int)
 }
 
 func (r *recorder) Publish(_ context.Context, m *messaging.Message) error {
@@ -33,6 +35,9 @@ func (r *recorder) Publish(_ context.Context, m *messaging.Message) error {
 		return errors.New("nats: timeout")
 	}
 	r.sent = append(r.sent, m)
+	if r.afterSent != nil {
+		r.afterSent(len(r.sent))
+	}
 	return nil
 }
 
@@ -78,16 +83,25 @@ func TestProducerPublishesCountValidOrders(t *testing.T) {
 }
 
 func TestProducerStopsOnCancel(t *testing.T) {
-	rec := &recorder{attempts: map[string]int{}}
+	// The stop comes while the fifth publish is in flight, at a point the
+	// test controls rather than after a wall-clock delay that a loaded
+	// machine could stretch past the whole run: that publish still counts,
+	// and nothing more is sent.
+	const stopAt = 5
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &recorder{attempts: map[string]int{}, afterSent: func(n int) {
+		if n == stopAt {
+			cancel()
+		}
+	}}
 	p := newTestProducer(rec, 0)
 	p.pace = rate.NewLimiter(rate.Every(time.Millisecond), 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
 	if _, err := p.run(ctx); err != nil {
 		t.Fatalf("run after cancel: %v, want nil", err)
 	}
-	if p.published == 0 || p.published != len(rec.sent) {
-		t.Errorf("published %d, sent %d", p.published, len(rec.sent))
+	if p.published != stopAt || len(rec.sent) != stopAt {
+		t.Errorf("published %d, sent %d; want %d each", p.published, len(rec.sent), stopAt)
 	}
 }
 

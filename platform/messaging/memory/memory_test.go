@@ -10,8 +10,8 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	messagingtest.Run(t, func(t *testing.T) messagingtest.Setup {
-		b := memory.NewBroker(memory.WithAckWait(300 * time.Millisecond))
+	messagingtest.Run(t, func(t *testing.T, ackWait time.Duration) messagingtest.Setup {
+		b := memory.NewBroker(memory.WithAckWait(ackWait))
 		return messagingtest.Setup{
 			Publisher:     b,
 			NewSubscriber: func(*testing.T) messaging.Subscriber { return b.Subscriber("workers", 1) },

@@ -28,6 +28,15 @@ type Features struct {
 	Retains bool
 }
 
+// Flusher is a Publisher whose Publish may return before the server has
+// the message (core NATS buffers it in the client). The suite flushes it
+// after every publish, so that "published before subscribing" holds at the
+// server and not only in the test's own order of calls: a subscription on
+// another connection can otherwise reach the server first.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Setup is one isolated transport instance.
 type Setup struct {
 	Publisher messaging.Publisher
@@ -40,26 +49,40 @@ type Setup struct {
 // wait bounds every wait for a delivery; generous because CI is shared.
 const wait = 20 * time.Second
 
-// Run runs the suite. newSetup must return a fresh transport each call;
-// for redelivery tests its ack wait should be about a second or less.
-func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
+// The ack waits a setup is asked for. The redelivery tests wait for the
+// short one to pass. Every other test gets the long one: a message held
+// past its ack wait is rightly delivered again, and a loaded machine can
+// hold one (in a client buffer, or in a handler the test holds on purpose)
+// for longer than half a second, which those tests would see as a
+// delivery they did not expect.
+const (
+	shortAckWait = 500 * time.Millisecond
+	longAckWait  = 3 * wait
+)
+
+// Run runs the suite. newSetup must return a fresh transport each call,
+// whose subscribers use ackWait as their ack wait where the transport has
+// one.
+func Run(t *testing.T, newSetup func(t *testing.T, ackWait time.Duration) Setup) {
+	redelivery := func(f Features) bool { return f.Redelivery }
 	tests := []struct {
-		name string
-		run  func(t *testing.T, s Setup)
-		need func(Features) bool
+		name    string
+		run     func(t *testing.T, s Setup)
+		need    func(Features) bool
+		ackWait time.Duration
 	}{
-		{"DeliversIDHeaderAndData", testDelivers, nil},
-		{"GroupSplitsWork", testGroupSplitsWork, nil},
-		{"SettlementIsIdempotent", testSettlementIdempotent, nil},
-		{"DrainFinishesMessageInHand", testDrainFinishesInHand, nil},
-		{"NakRedelivers", testNakRedelivers, func(f Features) bool { return f.Redelivery }},
-		{"UnsettledRedeliveredAfterAckWait", testUnsettledRedelivered, func(f Features) bool { return f.Redelivery }},
-		{"PublishDeduplicatesByID", testPublishDedup, func(f Features) bool { return f.PublishDedup }},
-		{"RetainsMessagesBeforeSubscribe", testRetains, func(f Features) bool { return f.Retains }},
+		{"DeliversIDHeaderAndData", testDelivers, nil, longAckWait},
+		{"GroupSplitsWork", testGroupSplitsWork, nil, longAckWait},
+		{"SettlementIsIdempotent", testSettlementIdempotent, nil, longAckWait},
+		{"DrainFinishesMessageInHand", testDrainFinishesInHand, nil, longAckWait},
+		{"NakRedelivers", testNakRedelivers, redelivery, shortAckWait},
+		{"UnsettledRedeliveredAfterAckWait", testUnsettledRedelivered, redelivery, shortAckWait},
+		{"PublishDeduplicatesByID", testPublishDedup, func(f Features) bool { return f.PublishDedup }, longAckWait},
+		{"RetainsMessagesBeforeSubscribe", testRetains, func(f Features) bool { return f.Retains }, longAckWait},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSetup(t)
+			s := newSetup(t, tc.ackWait)
 			if tc.need != nil && !tc.need(s.Features) {
 				// Not a skip: the transport documents it lacks this
 				// guarantee, and the test below proves the opposite holds.
@@ -129,6 +152,13 @@ func publish(t *testing.T, s Setup, id string, data string) {
 	msg.Header = map[string]string{"Test-Header": "v-" + id}
 	if err := s.Publisher.Publish(context.Background(), msg); err != nil {
 		t.Fatalf("publish %s: %v", id, err)
+	}
+	if f, ok := s.Publisher.(Flusher); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := f.Flush(ctx); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
 	}
 }
 

@@ -39,6 +39,24 @@ func (p *Publisher) Publish(_ context.Context, msg *messaging.Message) error {
 	return nil
 }
 
+// Flush returns once the server has processed every message published
+// before it. Publish only buffers the message in the client, so a caller
+// that needs the server to have it (before another connection subscribes,
+// or before the process exits) flushes; a deadline on ctx bounds the wait,
+// else the client's 10s default does.
+func (p *Publisher) Flush(ctx context.Context) error {
+	var err error
+	if _, ok := ctx.Deadline(); ok {
+		err = p.nc.FlushWithContext(ctx)
+	} else {
+		err = p.nc.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("flush publishes: %w", err)
+	}
+	return nil
+}
+
 // ToNATS converts msg to a NATS message, its ID in the Nats-Msg-Id header.
 func ToNATS(msg *messaging.Message) *nats.Msg {
 	m := nats.NewMsg(msg.Subject)
@@ -91,7 +109,9 @@ func NewSubscriber(nc *nats.Conn, opts ...Option) *Subscriber {
 }
 
 // Subscribe joins the queue group on subject. It returns once the server
-// has the subscription, so nothing published afterwards is missed.
+// has the subscription (it flushes the SUB and waits for the server's
+// answer), so nothing published afterwards, from any connection, is
+// missed: core NATS keeps nothing for a subscription not yet in place.
 func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.Handler) (messaging.Subscription, error) {
 	workers := messaging.NewWorkers(s.concurrency)
 	sub, err := s.nc.QueueSubscribe(subject, s.group, func(m *nats.Msg) {

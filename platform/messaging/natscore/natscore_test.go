@@ -2,6 +2,7 @@ package natscore_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/messagingtest"
@@ -9,8 +10,13 @@ import (
 	"github.com/distsys-go/orders/platform/natstest"
 )
 
+// The suite flushes a Flusher after each publish; core NATS needs it, as
+// Publish only buffers.
+var _ messagingtest.Flusher = (*natscore.Publisher)(nil)
+
 func TestConformance(t *testing.T) {
-	messagingtest.Run(t, func(t *testing.T) messagingtest.Setup {
+	// Core NATS has no acknowledgements, so no ack wait either.
+	messagingtest.Run(t, func(t *testing.T, _ time.Duration) messagingtest.Setup {
 		srv := natstest.Run(t)
 		return messagingtest.Setup{
 			Publisher: natscore.NewPublisher(srv.Connect(t)),
