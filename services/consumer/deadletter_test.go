@@ -93,10 +93,10 @@ func TestHandleSettles(t *testing.T) {
 		{"failure on the first delivery backs off 1s", validOrder("order-1"), 1, true, nil, "nak 1s", "", "", 1},
 		{"failure on the second backs off 2s", validOrder("order-1"), 2, true, nil, "nak 2s", "", "", 1},
 		{"failure on the last delivery dead-letters", validOrder("order-1"), unitMaxDeliver, true, nil, "term max-deliveries", events.ReasonMaxDeliveries, "", 0},
-		{"rejected dead letter terminates at once", []byte(`{"id":`), 1, false, rejected, "term malformed; dead letter not published", "", events.ReasonMalformed, 0},
+		{"rejected dead letter is handed back for the server to keep", []byte(`{"id":`), 1, false, rejected, "nak 30s", "", events.ReasonMalformed, 0},
 		{"failed dead letter is retried", []byte(`{"id":`), 1, false, transient, "nak 1s", "", "", 1},
-		{"failed dead letter on the last delivery terminates", []byte(`{"id":`), unitMaxDeliver, false, transient, "term malformed; dead letter not published", "", events.ReasonMalformed, 0},
-		{"failed max-deliveries dead letter terminates", validOrder("order-1"), unitMaxDeliver, true, transient, "term max-deliveries; dead letter not published", "", events.ReasonMaxDeliveries, 0},
+		{"failed dead letter on the last delivery is handed back", []byte(`{"id":`), unitMaxDeliver, false, transient, "nak 30s", "", events.ReasonMalformed, 0},
+		{"failed max-deliveries dead letter is handed back", validOrder("order-1"), unitMaxDeliver, true, transient, "nak 30s", "", events.ReasonMaxDeliveries, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -99,3 +99,16 @@ func rawPublish(t *testing.T, nc *nats.Conn, subject string, data []byte) {
 		t.Fatalf("publish: %v", err)
 	}
 }
+
+// missing is an Eventually condition: every id in published is logged as
+// received by one of the consumers; seen names how many are not yet.
+func missing(published []string, consumers ...*testkit.Proc) (bool, string) {
+	processed := testkit.ProcessedBy(consumers...)
+	n := 0
+	for _, id := range published {
+		if len(processed[id]) == 0 {
+			n++
+		}
+	}
+	return n == 0, fmt.Sprintf("%d of %d published orders not yet logged as received", n, len(published))
+}
