@@ -69,9 +69,8 @@ func TestPayloadLimits(t *testing.T) {
 
 // A dead-letter subject the stream stopped capturing refuses every dead
 // letter: the message is retried with back-off up to MAX_DELIVER
-// deliveries, then terminated, logged with where it was and counted. The
-// stream is a work queue, so the terminated message leaves it: the error
-// log line is all that is left of it.
+// deliveries, then logged with where it is and counted, and left to the
+// server, which keeps it in the work queue once it stops delivering it.
 func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
