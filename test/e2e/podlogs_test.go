@@ -213,12 +213,22 @@ func (l *pubLog) finish(bound time.Duration) []string {
 		fs = append(fs, f)
 	}
 	l.mu.Unlock()
-	deadline := time.After(bound)
+	deadline := time.NewTimer(bound)
+	defer deadline.Stop()
 	var running []string
+	expired := false
 	for _, f := range fs {
+		if !expired {
+			select {
+			case <-f.done:
+				continue
+			case <-deadline.C:
+				expired = true
+			}
+		}
 		select {
 		case <-f.done:
-		case <-deadline:
+		default:
 			running = append(running, f.name)
 		}
 	}
