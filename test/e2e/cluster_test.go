@@ -81,8 +81,9 @@ func clustered(r *scenario) {
 		return "kubectl rollout restart statefulset, highest ordinal first"
 	})
 
-	// 4. drain and audit.
+	// 4. drain and audit, with every server back and current.
 	r.drain(consumers)
+	r.step("settle: stream and ledger R3 and current", func() { waitR3(t, r.conn.js, "before the audit") })
 }
 
 // waitR3 waits until the stream and the ledger bucket's stream are each

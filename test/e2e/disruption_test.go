@@ -142,7 +142,10 @@ func disruptionTable(title string, ds []*disruption) *testkit.Table {
 		},
 	}
 	for _, d := range ds {
-		gap := d.longestGap.Round(100 * time.Millisecond).String()
+		gap := d.longestGap.Round(time.Millisecond).String()
+		if d.longestGap >= time.Second {
+			gap = d.longestGap.Round(100 * time.Millisecond).String()
+		}
 		if !d.gapAt.IsZero() {
 			gap += " from " + d.gapAt.Format("15:04:05.0")
 		}

@@ -45,7 +45,7 @@ func (e env) connectNATS(t *testing.T, servers int, user, password string) *nats
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.forward(ctx, t, fmt.Sprintf("pod/%s-nats-%d", e.release, i), port)
+			e.forward(ctx, t, fmt.Sprintf("%s-nats-%d", e.release, i), port)
 		}()
 	}
 	stop := func() { cancel(); wg.Wait() }
@@ -82,10 +82,17 @@ func (e env) connectNATS(t *testing.T, servers int, user, password string) *nats
 	return &natsConn{nc: nc, js: js, close: func() { once.Do(func() { nc.Close(); stop() }) }}
 }
 
-// forward runs `kubectl port-forward target port:4222` until ctx ends,
-// starting it again whenever it exits.
-func (e env) forward(ctx context.Context, t *testing.T, target string, port int) {
+// forward runs `kubectl port-forward pod/name port:4222` until ctx ends,
+// starting it again whenever it exits, each time once the pod is ready: a
+// port-forward bypasses the Service, and a server that has just started
+// (not ready: JetStream not caught up) answers JetStream requests with "no
+// responders".
+func (e env) forward(ctx context.Context, t *testing.T, name string, port int) {
+	target := "pod/" + name
 	for ctx.Err() == nil {
+		if !e.waitReady(ctx, name) {
+			return
+		}
 		cmd := exec.CommandContext(ctx, e.kubectl, "-n", e.namespace, "port-forward", "--address", "127.0.0.1",
 			target, fmt.Sprintf("%d:4222", port))
 		var out bytes.Buffer
@@ -101,6 +108,22 @@ func (e env) forward(ctx context.Context, t *testing.T, target string, port int)
 		}
 		select {
 		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// waitReady polls until the pod is ready (true) or ctx ends (false).
+func (e env) waitReady(ctx context.Context, name string) bool {
+	for {
+		out, err := e.kc(ctx, "--request-timeout=10s", "get", "pod", name, "-o",
+			`jsonpath={.metadata.deletionTimestamp}/{.status.conditions[?(@.type=="Ready")].status}`)
+		if err == nil && out == "/True" {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
