@@ -85,16 +85,21 @@ cleanup() {
     kind) phase "kind delete cluster" kind delete cluster --name "$KIND_NAME" || true ;;
   esac
   print_phases
-  [ -f "$ARTIFACTS/report.txt" ] && { log "audit report: $ARTIFACTS/report.txt"; }
+  local r
+  for r in "$ARTIFACTS"/*report.txt; do [ -f "$r" ] && log "audit report: $r"; done
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-uninstall() {
-  "$HELM" uninstall "$RELEASE" -n "$NAMESPACE" --wait --timeout 3m >&2 || true
-  "$KUBECTL" delete namespace "$NAMESPACE" --wait=false >&2 || true
+uninstall() { # both scenarios' namespaces (test/e2e: NAMESPACE and NAMESPACE-cluster)
+  local ns
+  for ns in "$NAMESPACE" "$NAMESPACE-cluster"; do
+    "$KUBECTL" get namespace "$ns" >/dev/null 2>&1 || continue
+    "$HELM" uninstall "$RELEASE" -n "$ns" --wait --timeout 3m >&2 || true
+    "$KUBECTL" delete namespace "$ns" --wait=false >&2 || true
+  done
 }
 
 collect_artifacts() {

@@ -1,8 +1,12 @@
-// Package e2e runs the orders chart on a real cluster through one scenario
-// while a producer publishes steadily: install and helm test, scale the
-// consumers to five, roll the consumers only, roll the producer only, kill
-// the NATS pod, drain, and audit from NATS itself that every acknowledged
-// publish was processed exactly once.
+// Package e2e runs the orders chart on a real cluster through two scenarios
+// while a producer publishes steadily. "single": one NATS server; install
+// and helm test, scale the consumers to five, roll the consumers only, roll
+// the producer only, delete the NATS pod. "cluster": three NATS servers
+// with route auth and an R3 stream and ledger; crash the stream leader's
+// server, delete the ledger leader's pod, roll every server while the
+// consumers scale 2 -> 5 -> 2. Each one drains and audits: every order a
+// producer logged as acknowledged (its pods' logs followed off the
+// cluster) must be in the ledger exactly once or dead-lettered.
 //
 // The tests are behind the e2e build tag, so `go test ./...` compiles none
 // of them: `make e2e` (scripts/e2e.sh) builds the images, gets and tears down

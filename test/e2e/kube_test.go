@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,16 +18,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 )
 
 // env is the scenario's configuration; scripts/e2e.sh sets it.
 type env struct {
 	kubectl, helm, namespace, release string
 	tag, tag2, artifacts, chart       string
-	rate                              string
+	rate, helmTimeout                 string
 	consumers                         int
 }
 
@@ -43,16 +39,17 @@ func loadEnv(t *testing.T) env {
 	t.Helper()
 	root := repoRoot(t)
 	e := env{
-		kubectl:   getenv("E2E_KUBECTL", "kubectl"),
-		helm:      getenv("E2E_HELM", filepath.Join(root, "bin", "helm")),
-		namespace: getenv("E2E_NAMESPACE", "orders-e2e"),
-		release:   getenv("E2E_RELEASE", "orders"),
-		tag:       os.Getenv("E2E_TAG"), // empty: the chart's appVersion
-		tag2:      getenv("E2E_TAG2", "dev2"),
-		artifacts: getenv("E2E_ARTIFACTS", t.TempDir()),
-		chart:     filepath.Join(root, "charts", "orders"),
-		rate:      getenv("E2E_PUBLISH_RATE", "200"),
-		consumers: 5,
+		kubectl:     getenv("E2E_KUBECTL", "kubectl"),
+		helm:        getenv("E2E_HELM", filepath.Join(root, "bin", "helm")),
+		namespace:   getenv("E2E_NAMESPACE", "orders-e2e"),
+		release:     getenv("E2E_RELEASE", "orders"),
+		tag:         os.Getenv("E2E_TAG"), // empty: the chart's appVersion
+		tag2:        getenv("E2E_TAG2", "dev2"),
+		artifacts:   getenv("E2E_ARTIFACTS", t.TempDir()),
+		chart:       filepath.Join(root, "charts", "orders"),
+		rate:        getenv("E2E_PUBLISH_RATE", "200"),
+		helmTimeout: getenv("E2E_HELM_TIMEOUT", "5m"),
+		consumers:   5,
 	}
 	if n, err := strconv.Atoi(getenv("E2E_CONSUMERS", "5")); err == nil && n > 0 {
 		e.consumers = n
@@ -202,7 +199,7 @@ func describe(seen []string) string {
 
 // ---- /metrics through the API server's pod proxy ---------------------------
 
-var sample = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)`)
+var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)`)
 
 // metrics returns each metric of pod summed over its labels.
 func (e env) metrics(ctx context.Context, podName string) (map[string]float64, error) {
@@ -221,7 +218,7 @@ func (e env) metrics(ctx context.Context, podName string) (map[string]float64, e
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		if g := sample.FindStringSubmatch(line); g != nil {
+		if g := sampleLine.FindStringSubmatch(line); g != nil {
 			if v, err := strconv.ParseFloat(g[3], 64); err == nil {
 				m[g[1]] += v
 			}
@@ -243,12 +240,15 @@ type scraper struct {
 	errs     map[string]string             // pod UID -> last failed scrape, if after the last success
 	listErr  string                        // the last failed listing of pods
 	inflight map[string]bool               // pod UID -> a scrape is running
-	stop     chan struct{}
-	done     chan struct{}
+	// processed holds every scrape of a consumer pod that was ready and
+	// not terminating when listed: when each one was processing.
+	processed map[string][]sample // pod UID -> scrapes, oldest first
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 func startScraper(e env, every time.Duration) *scraper {
-	s := &scraper{e: e, last: map[string]map[string]float64{}, comp: map[string]string{}, name: map[string]string{}, at: map[string]time.Time{}, errs: map[string]string{}, inflight: map[string]bool{},
+	s := &scraper{e: e, last: map[string]map[string]float64{}, comp: map[string]string{}, name: map[string]string{}, at: map[string]time.Time{}, errs: map[string]string{}, inflight: map[string]bool{}, processed: map[string][]sample{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -309,7 +309,11 @@ func (s *scraper) scrape(wait bool) {
 					return
 				}
 				delete(s.errs, p.UID)
-				s.last[p.UID], s.comp[p.UID], s.name[p.UID], s.at[p.UID] = m, comp, p.Name, time.Now()
+				now := time.Now()
+				s.last[p.UID], s.comp[p.UID], s.name[p.UID], s.at[p.UID] = m, comp, p.Name, now
+				if comp == "consumer" && p.Ready && !p.Deleting {
+					s.processed[p.UID] = append(s.processed[p.UID], sample{at: now, v: m["orders_processed_total"]})
+				}
 			}()
 		}
 	}
@@ -369,68 +373,4 @@ func (s *scraper) pods(component string) int {
 func (s *scraper) close() {
 	close(s.stop)
 	<-s.done
-}
-
-// ---- NATS through kubectl port-forward -------------------------------------
-
-var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> 4222`)
-
-// natsConn port-forwards a local port to the release's NATS Service and
-// connects to it. close ends both.
-type natsConn struct {
-	nc    *nats.Conn
-	js    natsjs.JetStream
-	close func()
-}
-
-func (e env) connectNATS(t *testing.T) *natsConn {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, e.kubectl, "-n", e.namespace, "port-forward", "--address", "127.0.0.1",
-		"svc/"+e.release+"-nats", ":4222")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if g := forwarding.FindStringSubmatch(sc.Text()); g != nil {
-				select {
-				case port <- g[1]:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	stop := func() { cancel(); _ = cmd.Wait() }
-	var p string
-	select {
-	case p = <-port:
-	case <-time.After(30 * time.Second):
-		stop()
-		t.Fatalf("kubectl port-forward svc/%s-nats: no port within 30s: %s", e.release, stderr.String())
-	}
-	nc, err := nats.Connect("nats://127.0.0.1:"+p, nats.Name("orders-e2e"), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
-	if err != nil {
-		stop()
-		t.Fatalf("connect to NATS through port-forward :%s: %v", p, err)
-	}
-	js, err := natsjs.New(nc)
-	if err != nil {
-		nc.Close()
-		stop()
-		t.Fatal(err)
-	}
-	var once sync.Once
-	return &natsConn{nc: nc, js: js, close: func() { once.Do(func() { nc.Close(); stop() }) }}
 }

@@ -1,0 +1,136 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/testkit"
+)
+
+// audit compares the orders the producers logged as acknowledged (read off
+// the cluster, see pubLog) with the ledger and the dead letters in NATS.
+type audit struct {
+	testkit.Outcome
+	deadLettered    int            // orders.deadletter messages
+	kvWrites        uint64         // writes the bucket's stream took (its last sequence)
+	kvKeys          int            // keys in the bucket
+	deliveries      uint64         // durable consumer: deliveries (consumer sequence)
+	numPending      uint64         // durable consumer at audit time
+	numAckPending   int            //
+	byInstance      map[string]int // processed orders by consumer instance (KV values)
+	firstAt, lastAt time.Time      // first and last acknowledged publish (producer logs)
+	logPods         []string       // followed pods: lines read, follows
+	metrics         map[string]float64
+	perPod          []string
+	scrapedPods     string
+}
+
+// runAudit reads the ledger, the dead letters and the durable through
+// testkit and compares them with published, the acknowledged ids.
+func runAudit(t *testing.T, js natsjs.JetStream, published []string) audit {
+	t.Helper()
+	ra := testkit.ReadAudit(t, js, testkit.ChartNames())
+	if ra.Durable == nil {
+		t.Fatalf("durable consumer %s not found", durable)
+	}
+	a := audit{
+		Outcome: ra.Against(published), deadLettered: len(ra.DeadLetters),
+		kvWrites: ra.LedgerWrites, kvKeys: len(ra.Recorded), byInstance: map[string]int{},
+		deliveries: ra.Durable.Delivered.Consumer,
+		numPending: ra.Durable.NumPending, numAckPending: ra.Durable.NumAckPending,
+	}
+	for _, inst := range ra.Recorded {
+		a.byInstance[inst]++
+	}
+	return a
+}
+
+// fill adds what the scenario saw outside NATS: publish times, followed
+// logs and the pods' own counters.
+func (a *audit) fill(r *scenario) {
+	if times := r.logs.times(); len(times) > 0 {
+		a.firstAt, a.lastAt = times[0], times[len(times)-1]
+	}
+	a.logPods = r.logs.perPod()
+	scr := r.scr
+	a.metrics = map[string]float64{
+		"producer orders_published_total":          scr.sum("producer", "orders_published_total"),
+		"producer orders_publish_errors_total":     scr.sum("producer", "orders_publish_errors_total"),
+		"consumer orders_processed_total":          scr.sum("consumer", "orders_processed_total"),
+		"consumer orders_redelivered_total":        scr.sum("consumer", "orders_redelivered_total"),
+		"consumer orders_duplicates_skipped_total": scr.sum("consumer", "orders_duplicates_skipped_total"),
+		"consumer orders_dead_lettered_total":      scr.sum("consumer", "orders_dead_lettered_total"),
+		"consumer orders_failed_total":             scr.sum("consumer", "orders_failed_total"),
+	}
+	a.scrapedPods = fmt.Sprintf("%d producer and %d consumer pods", scr.pods("producer"), scr.pods("consumer"))
+	a.perPod = scr.perPod()
+}
+
+// auditTable is the scenario's one-row audit: the columns.
+func (a audit) auditTable(name string) *testkit.Table {
+	tb := &testkit.Table{
+		Title:  name + ": audit",
+		Header: []string{"published", "recorded", "lost", "twice", "dead-lettered", "unknown ledger keys", "redelivered", "pending"},
+		Notes: []string{
+			"published: distinct order ids the producer pods (and helm test's pod) logged as acknowledged, read with kubectl logs -f while each pod ran",
+			fmt.Sprintf("recorded: of those, ids with a key in KV %s; lost: neither recorded nor dead-lettered; twice: writes to the bucket (%d) minus its keys (%d)", bucket, a.kvWrites, a.kvKeys),
+			"dead-lettered: orders.deadletter messages (" + fmt.Sprint(a.Dead) + " of them published orders); unknown ledger keys: keys of no logged id",
+			fmt.Sprintf("redelivered: durable %s's deliveries (%d) minus published; pending: num_pending/num_ack_pending at the end", durable, a.deliveries),
+		},
+	}
+	tb.Add(a.Published, a.Recorded, a.Lost, a.Twice, a.deadLettered, a.Unknown,
+		int64(a.deliveries)-int64(a.Published), fmt.Sprintf("%d/%d", a.numPending, a.numAckPending))
+	return tb
+}
+
+// details are the cross-checks: publishing span, per instance, per pod.
+func (a audit) details() string {
+	var b strings.Builder
+	if span := a.lastAt.Sub(a.firstAt); span > 0 {
+		fmt.Fprintf(&b, "\n  publishing: first to last acknowledged order %s, %.0f orders/s on average (outages included)\n",
+			span.Round(100*time.Millisecond), float64(a.Published)/span.Seconds())
+	}
+	fmt.Fprintf(&b, "\n  processed by consumer instance (KV values):\n")
+	for _, k := range slices.Sorted(maps.Keys(a.byInstance)) {
+		fmt.Fprintf(&b, "    %-48s %8d\n", k, a.byInstance[k])
+	}
+	fmt.Fprintf(&b, "\n  followed logs:\n")
+	for _, l := range a.logPods {
+		fmt.Fprintf(&b, "    %s\n", l)
+	}
+	fmt.Fprintf(&b, "\n  pods' own counters (last scrape of %s, every %s; pods that vanished may miss their last seconds):\n", a.scrapedPods, scrapeEvery)
+	for _, k := range slices.Sorted(maps.Keys(a.metrics)) {
+		fmt.Fprintf(&b, "    %-48s %8.0f\n", k, a.metrics[k])
+	}
+	for _, l := range a.perPod {
+		fmt.Fprintf(&b, "      %s\n", l)
+	}
+	return b.String()
+}
+
+func (a audit) check(t *testing.T) {
+	t.Helper()
+	if a.Published == 0 {
+		t.Error("no producer logged an acknowledged order")
+	}
+	if a.Lost != 0 {
+		t.Errorf("%d acknowledged orders lost, e.g. %v", a.Lost, a.LostIDs)
+	}
+	if a.Unknown != 0 {
+		t.Errorf("%d ledger keys of orders no producer logged as acknowledged, e.g. %v (a producer log not read to its end?)", a.Unknown, a.UnknownIDs)
+	}
+	if a.Twice != 0 {
+		t.Errorf("KV %s took %d writes for %d keys: some order had a second effect", bucket, a.kvWrites, a.kvKeys)
+	}
+	if a.numPending != 0 || a.numAckPending != 0 {
+		t.Errorf("durable consumer not drained: %d pending, %d ack pending", a.numPending, a.numAckPending)
+	}
+}

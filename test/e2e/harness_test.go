@@ -1,0 +1,189 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distsys-go/orders/platform/testkit"
+)
+
+// scenario is one scenario run on one release in its own namespace: the steps and
+// their timings, the producers' logs, the pods' metrics, the NATS
+// connection and the disruptions measured.
+type scenario struct {
+	t      *testing.T
+	e      env
+	name   string
+	ctx    context.Context
+	steps  []stepTime
+	logs   *pubLog
+	scr    *scraper
+	conn   *natsConn
+	faults []*disruption
+	report string // the audit and fault tables, once audited
+}
+
+type stepTime struct {
+	name string
+	took time.Duration
+}
+
+func newScenario(t *testing.T, e env, name string) *scenario {
+	r := &scenario{t: t, e: e, name: name, ctx: context.Background()}
+	// Following starts before the install: the producer's first orders
+	// are in its log from its first second.
+	r.logs = startPubLog(e)
+	r.scr = startScraper(e, scrapeEvery)
+	t.Cleanup(func() {
+		if r.conn != nil {
+			r.conn.close()
+		}
+		r.scr.close()
+		if r.report == "" {
+			r.logs.finish(0)
+			r.printSteps("step timings (scenario stopped early)")
+		}
+	})
+	return r
+}
+
+// step runs fn as one timed step of the scenario.
+func (r *scenario) step(name string, fn func()) {
+	r.t.Helper()
+	r.t.Logf("=== step: %s", name)
+	start := time.Now()
+	defer func() {
+		took := time.Since(start).Round(100 * time.Millisecond)
+		r.steps = append(r.steps, stepTime{name, took})
+		r.t.Logf("=== step done in %s: %s", took, name)
+	}()
+	fn()
+}
+
+// disrupt is step plus the measurement of a fault (see disrupt).
+func (r *scenario) disrupt(name string, consumers int, fault func() string) {
+	r.t.Helper()
+	r.step(name, func() {
+		r.faults = append(r.faults, disrupt(r.t, r.e, r.scr, consumers, name, fault))
+	})
+}
+
+func (r *scenario) printSteps(title string) {
+	if len(r.steps) == 0 {
+		return
+	}
+	s := r.stepTable(title).String()
+	fmt.Print(s)
+	_ = os.WriteFile(filepath.Join(r.e.artifacts, r.name+"-steps.txt"), []byte(s), 0o644)
+}
+
+func (r *scenario) stepTable(title string) *testkit.Table {
+	tb := &testkit.Table{Title: title, Header: []string{"step", "took"}}
+	var total time.Duration
+	for _, s := range r.steps {
+		tb.Add(s.name, s.took)
+		total += s.took
+	}
+	tb.Add("total", total)
+	return tb
+}
+
+// install runs helm install --wait with the producer at the scenario's
+// rate and the given extra values, and checks every NATS PVC is bound.
+func (r *scenario) install(extra ...string) {
+	t, e := r.t, r.e
+	r.step("1 helm install --wait", func() {
+		args := []string{"install", e.release, e.chart, "--create-namespace", "--wait", "--timeout", e.helmTimeout,
+			"--set-string", "producer.env.PUBLISH_RATE=" + e.rate}
+		if e.tag != "" {
+			args = append(args, "--set", "producer.image.tag="+e.tag, "--set", "consumer.image.tag="+e.tag)
+		}
+		e.mustHelm(t, r.ctx, append(args, extra...)...)
+		pvc := e.mustKC(t, r.ctx, "get", "pvc", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}")
+		if strings.Contains(pvc, "=Pending") || !strings.Contains(pvc, "=Bound") {
+			t.Fatalf("NATS PVCs not all bound: %q", pvc)
+		}
+		t.Logf("PVCs: %s", pvc)
+	})
+	r.step("1 helm test", func() {
+		out := e.mustHelm(t, r.ctx, "test", e.release, "--logs", "--timeout", e.helmTimeout)
+		t.Logf("helm test:\n%s", lastLines(out, 4))
+	})
+}
+
+// drain stops the producer, leaves consumers consumer pods, and waits until
+// the durable has nothing pending and every producer log was read to its
+// end.
+func (r *scenario) drain(consumers int) {
+	t, e := r.t, r.e
+	consumerDeploy := "deploy/" + e.release + "-consumer"
+	r.step(fmt.Sprintf("drain: consumers to %d, producer to 0, their pods gone", consumers), func() {
+		r.scr.scrapeOnce()
+		e.mustKC(t, r.ctx, "scale", consumerDeploy, fmt.Sprintf("--replicas=%d", consumers))
+		r.scr.scrapeOnce()
+		e.mustKC(t, r.ctx, "scale", "deploy/"+e.release+"-producer", "--replicas=0")
+		testkit.Eventually(t, fmt.Sprintf("0 producer pods and %d consumer pods", consumers), stepTimeout, func() (bool, string) {
+			prod, err1 := e.pods(r.ctx, "producer")
+			cons, err2 := e.pods(r.ctx, "consumer")
+			if err1 != nil || err2 != nil {
+				return false, fmt.Sprint(err1, err2)
+			}
+			return len(prod) == 0 && len(cons) == consumers, fmt.Sprintf("%d producer pods (%s), %d consumer pods (%s)",
+				len(prod), describePods(prod), len(cons), describePods(cons))
+		}, testkit.Every(2*time.Second), testkit.Verbose())
+	})
+	r.step("drain: num_pending 0, num_ack_pending 0, producer logs read", func() {
+		cons, err := r.conn.js.Consumer(r.ctx, streamName, durable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testkit.Eventually(t, "durable consumer drained", drainTimeout, func() (bool, string) {
+			ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+			defer cancel()
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			return info.NumPending == 0 && info.NumAckPending == 0,
+				fmt.Sprintf("num_pending %d, num_ack_pending %d", info.NumPending, info.NumAckPending)
+		}, testkit.Every(time.Second), testkit.Verbose())
+		r.scr.scrapeOnce() // the last consumers' final counters
+		if running := r.logs.finish(time.Minute); len(running) > 0 {
+			t.Fatalf("the logs of %v did not end within a minute of their pods' exit", running)
+		}
+	})
+}
+
+// finish audits, prints and saves the report, and fails on any loss or
+// second effect.
+func (r *scenario) finish() {
+	var a audit
+	r.step("audit: producers' logs against the ledger", func() { a = runAudit(r.t, r.conn.js, r.logs.ids()) })
+	times := r.logs.times()
+	for _, d := range r.faults {
+		d.measure(times)
+	}
+	a.fill(r)
+	r.report = a.auditTable(r.name).String() + disruptionTable(r.name+": faults", r.faults).String() +
+		a.details() + r.stepTable(r.name+": step timings").String()
+	fmt.Print(r.report)
+	if err := os.WriteFile(filepath.Join(r.e.artifacts, r.name+"-report.txt"), []byte(r.report), 0o644); err != nil {
+		r.t.Log(err)
+	}
+	a.check(r.t)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
