@@ -40,6 +40,12 @@ func WithAttributes(kv ...attribute.KeyValue) Option {
 	return func(o *options) { o.attrs = append(o.attrs, kv...) }
 }
 
+// WithConsumerGroup records the group that shares a Handler's messages
+// (the queue group, the durable consumer) on its spans.
+func WithConsumerGroup(name string) Option {
+	return WithAttributes(semconv.MessagingConsumerGroupName(name))
+}
+
 // WithMessageIDAs records each message's id also under key, for messages
 // whose id means something to the application (an order's id is its
 // message id).
@@ -126,10 +132,12 @@ func (p *Provider) Handler(h messaging.Handler, opts ...Option) messaging.Handle
 	}
 }
 
-// Published returns ctx carrying the span that published msg, from msg's
-// headers, so that a log line about the published message carries its
-// trace; ctx itself when msg has no trace context.
-func (p *Provider) Published(ctx context.Context, msg *messaging.Message) context.Context {
+// FromMessage returns ctx carrying the trace context in msg's headers (the
+// span that published msg), so that a log line about a published message
+// carries its trace and work on a message outside a Handler (a dead letter
+// for a message the server gave up on) joins it; ctx itself when msg has
+// none or tracing is off.
+func (p *Provider) FromMessage(ctx context.Context, msg *messaging.Message) context.Context {
 	if !p.Enabled() {
 		return ctx
 	}

@@ -27,7 +27,8 @@ import (
 // instrumentation names the tracer, as OpenTelemetry asks of libraries.
 const instrumentation = "github.com/distsys-go/orders/platform/tracing"
 
-// Provider is a process's tracing. The zero Provider is tracing off.
+// Provider is a process's tracing. The zero Provider, and a nil one, are
+// tracing off.
 type Provider struct {
 	tracer   trace.Tracer // nil: off
 	prop     propagation.TextMapPropagator
@@ -72,12 +73,12 @@ func Setup(ctx context.Context, cfg Config, service, version string, log *slog.L
 }
 
 // Enabled reports whether the Provider records spans.
-func (p *Provider) Enabled() bool { return p.tracer != nil }
+func (p *Provider) Enabled() bool { return p != nil && p.tracer != nil }
 
 // Shutdown exports the spans still buffered, within ctx, and stops
 // exporting. Tracing off has nothing to flush.
 func (p *Provider) Shutdown(ctx context.Context) error {
-	if p.shutdown == nil {
+	if p == nil || p.shutdown == nil {
 		return nil
 	}
 	if err := p.shutdown(ctx); err != nil {

@@ -67,8 +67,8 @@ func TestOffWrapsNothing(t *testing.T) {
 		t.Error("Handler wrapped the handler")
 	}
 	ctx := context.Background()
-	if p.Published(ctx, messaging.NewMessage(subject, "o-1", nil)) != ctx {
-		t.Error("Published changed the context")
+	if p.FromMessage(ctx, messaging.NewMessage(subject, "o-1", nil)) != ctx {
+		t.Error("FromMessage changed the context")
 	}
 	if err := p.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
@@ -111,7 +111,7 @@ func TestOneTracePerOrder(t *testing.T) {
 	if err := p.Publisher(jetstream.NewPublisher(js), tracing.WithMessageIDAs(tracing.OrderIDKey)).Publish(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	published := trace.SpanContextFromContext(p.Published(ctx, msg))
+	published := trace.SpanContextFromContext(p.FromMessage(ctx, msg))
 	var processed trace.SpanContext
 	select {
 	case processed = <-recorded:
@@ -131,7 +131,7 @@ func TestOneTracePerOrder(t *testing.T) {
 	}
 	pubSpan := pubSpans[0]
 	if pubSpan.TraceID != published.TraceID().String() || pubSpan.SpanID != published.SpanID().String() {
-		t.Errorf("Published gave %s/%s, the publish span is %s/%s", published.TraceID(), published.SpanID(), pubSpan.TraceID, pubSpan.SpanID)
+		t.Errorf("FromMessage gave %s/%s, the publish span is %s/%s", published.TraceID(), published.SpanID(), pubSpan.TraceID, pubSpan.SpanID)
 	}
 	wantAttrs(t, pubSpan, tracepb.Span_SPAN_KIND_PRODUCER, map[string]string{"messaging.system": "nats", "messaging.destination.name": subject,
 		"messaging.message.id": "order-1", "messaging.operation.type": "send", "messaging.operation.name": "publish", "order.id": "order-1"})
