@@ -13,9 +13,10 @@ type Config struct {
 }
 
 // New returns a JSON logger whose every line carries service and instance,
-// so interleaved logs of many replicas stay attributable.
+// so interleaved logs of many replicas stay attributable, and whose lines
+// logged with a traced context carry trace_id and span_id.
 func New(w io.Writer, cfg Config, service, instance string) *slog.Logger {
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.Level})
+	h := traceHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.Level})}
 	return slog.New(h).With("service", service, "instance", instance)
 }
 

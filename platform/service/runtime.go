@@ -19,6 +19,7 @@ import (
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/natsconn"
 	"github.com/distsys-go/orders/platform/ops"
+	"github.com/distsys-go/orders/platform/tracing"
 )
 
 // Runtime is a started service's shared dependencies.
@@ -29,6 +30,9 @@ type Runtime struct {
 	Conn      *nats.Conn
 	JetStream natsjs.JetStream
 	Ready     *ops.Readiness
+	// Tracing wraps the service's publishers, handlers and ledger; it is
+	// off (wraps nothing) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	Tracing *tracing.Provider
 
 	ops *ops.Server
 }
@@ -44,8 +48,9 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 		natsCfg  natsconn.Config
 		httpCfg  ops.Config
 		logCfg   logging.Config
+		traceCfg tracing.Config
 	)
-	all := []any{&settings, &natsCfg, &httpCfg, &logCfg}
+	all := []any{&settings, &natsCfg, &httpCfg, &logCfg, &traceCfg}
 	for _, spec := range specs {
 		if check, ok := spec.(Check); ok {
 			spec = config.Check(func() error { return check(settings) })
@@ -74,14 +79,20 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	ready := ops.NewReadiness(natsStatus.Check)
-	srv, err := ops.Listen(httpCfg, ready, reg, log)
+	tr, err := tracing.Setup(context.Background(), traceCfg, name, version, log)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
+	ready := ops.NewReadiness(natsStatus.Check)
+	srv, err := ops.Listen(httpCfg, ready, reg, log)
+	if err != nil {
+		nc.Close()
+		_ = tr.Shutdown(context.Background()) // nothing was traced yet
+		return nil, err
+	}
 	go srv.Serve()
-	return &Runtime{Settings: settings, Log: log, Metrics: reg, Conn: nc, JetStream: js, Ready: ready, ops: srv}, nil
+	return &Runtime{Settings: settings, Log: log, Metrics: reg, Conn: nc, JetStream: js, Ready: ready, Tracing: tr, ops: srv}, nil
 }
 
 // GraceContext returns the context shutdown runs under: SHUTDOWN_GRACE
@@ -91,8 +102,8 @@ func (r *Runtime) GraceContext() (context.Context, context.CancelFunc) {
 }
 
 // Close drains the NATS connection (flushing acks and publishes still in
-// the client) and stops the HTTP listener. Call it after the service
-// stopped its own work.
+// the client), stops the HTTP listener and exports the spans still
+// buffered. Call it after the service stopped its own work.
 func (r *Runtime) Close(ctx context.Context) error {
 	closed := make(chan struct{})
 	r.Conn.SetClosedHandler(func(*nats.Conn) { close(closed) })
@@ -109,6 +120,11 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	if err := r.ops.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	// Spans that cannot be exported are lost, not a failed shutdown: a
+	// collector that is down must not turn a clean stop into exit 1.
+	if err := r.Tracing.Shutdown(ctx); err != nil {
+		r.Log.Warn("spans not exported", "error", err)
 	}
 	r.Log.Info("stopped")
 	return errors.Join(errs...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,14 +12,41 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/distsys-go/orders/platform/ledger"
+	"github.com/distsys-go/orders/platform/logging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/tracing"
+	"github.com/distsys-go/orders/platform/tracing/tracingtest"
 )
 
 // BenchmarkPipeline is the whole consume path of one replica against a
 // real server: pull from the shared durable consumer, decode, validate,
-// record in the KV ledger (one server round trip), log as JSON, ack.
+// record in the KV ledger (one server round trip), log as JSON, ack. It is
+// wired as run wires it, with tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT).
 func BenchmarkPipeline(b *testing.B) {
+	off, err := tracing.Setup(context.Background(), tracing.Config{}, "consumer", "bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPipeline(b, off)
+}
+
+// BenchmarkPipelineTraced is BenchmarkPipeline with tracing on: a process
+// and a ledger span per order, exported in batches over OTLP/HTTP to an
+// in-process receiver.
+func BenchmarkPipelineTraced(b *testing.B) {
+	rcv := tracingtest.NewReceiver(b)
+	b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
+	log := logging.New(io.Discard, logging.Config{}, "consumer", "bench")
+	on, err := tracing.Setup(context.Background(), tracing.Config{Endpoint: rcv.URL}, "consumer", "bench", log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = on.Shutdown(context.Background()) })
+	benchPipeline(b, on)
+}
+
+func benchPipeline(b *testing.B, tr *tracing.Provider) {
 	for _, concurrency := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
 			srv := natstest.Run(b)
@@ -44,16 +70,16 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			<-js.PublishAsyncComplete()
 			f := &fulfiller{
-				ledger: led, deadLetters: jetstream.NewPublisher(js), deadLetterSub: testDLQ, maxPayload: 65536,
+				ledger: tr.Ledger(led), deadLetters: tr.Publisher(jetstream.NewPublisher(js)), deadLetterSub: testDLQ, maxPayload: 65536,
 				instance: "bench", metrics: newMetrics(prometheus.NewRegistry()),
-				log: slog.New(slog.NewJSONHandler(io.Discard, nil)), now: time.Now,
+				log: logging.New(io.Discard, logging.Config{}, "consumer", "bench"), now: time.Now,
 			}
 			sub := jetstream.NewSubscriber(js, streamCfg.Name, "fulfilment-workers",
 				jetstream.ConsumerConfig{AckWait: 30 * time.Second, MaxAckPending: 1000, PullMaxMessages: 64},
 				jetstream.WithConcurrency(concurrency))
 			b.ReportAllocs()
 			b.ResetTimer()
-			s, err := sub.Subscribe(ctx, testSubject, f.Handle)
+			s, err := sub.Subscribe(ctx, testSubject, tr.Handler(f.Handle, tracing.WithMessageIDAs(tracing.OrderIDKey)))
 			if err != nil {
 				b.Fatal(err)
 			}

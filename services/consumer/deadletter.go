@@ -26,20 +26,20 @@ func (f *fulfiller) deadLetter(ctx context.Context, msg *messaging.Message, reas
 	switch {
 	case err == nil:
 		f.metrics.deadLettered.WithLabelValues(reason).Inc()
-		f.log.Warn("message dead-lettered", append(origin(msg), "reason", reason, "error", cause.Error(),
+		f.log.WarnContext(ctx, "message dead-lettered", append(origin(msg), "reason", reason, "error", cause.Error(),
 			"dead_letter_subject", f.deadLetterSub)...)
-		f.settle(msg.Term(reason), msg.ID)
+		f.settle(ctx, msg.Term(reason), msg.ID)
 	case errors.Is(err, messaging.ErrRejected) || f.lastDelivery(msg):
 		f.metrics.deadLetterFailures.WithLabelValues(reason).Inc()
-		f.log.Error("dead-letter publish failed for good; message left in its stream",
+		f.log.ErrorContext(ctx, "dead-letter publish failed for good; message left in its stream",
 			append(origin(msg), "reason", reason, "cause", cause.Error(), "error", err)...)
-		f.settle(msg.Nak(maxNakDelay), msg.ID)
+		f.settle(ctx, msg.Nak(maxNakDelay), msg.ID)
 	default:
 		f.metrics.failed.Inc()
 		delay := backoff(msg.Deliveries)
-		f.log.Warn("dead-letter publish failed; message handed back",
+		f.log.WarnContext(ctx, "dead-letter publish failed; message handed back",
 			append(origin(msg), "reason", reason, "retry_in", delay.String(), "error", err)...)
-		f.settle(msg.Nak(delay), msg.ID)
+		f.settle(ctx, msg.Nak(delay), msg.ID)
 	}
 }
 
@@ -64,12 +64,12 @@ func (f *fulfiller) deadLetterExhausted(ctx context.Context, ev jetstream.MaxDel
 	}
 	if err := f.deadLetters.Publish(ctx, dl); err != nil {
 		f.metrics.deadLetterFailures.WithLabelValues(events.ReasonMaxDeliveries).Inc()
-		f.log.Error("dead-letter publish failed; the message stays in its stream",
+		f.log.ErrorContext(ctx, "dead-letter publish failed; the message stays in its stream",
 			append(origin(orig), "reason", events.ReasonMaxDeliveries, "cause", cause.Error(), "error", err)...)
 		return
 	}
 	f.metrics.deadLettered.WithLabelValues(events.ReasonMaxDeliveries).Inc()
-	f.log.Warn("message dead-lettered", append(origin(orig), "reason", events.ReasonMaxDeliveries,
+	f.log.WarnContext(ctx, "message dead-lettered", append(origin(orig), "reason", events.ReasonMaxDeliveries,
 		"error", cause.Error(), "dead_letter_subject", f.deadLetterSub)...)
 }
 

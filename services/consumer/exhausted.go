@@ -19,7 +19,13 @@ func watchExhausted(ctx context.Context, rt *service.Runtime, stream, durable st
 	if rt.Settings.DeliveryMode != service.ModeJetStream {
 		return noSubscription{}, nil
 	}
-	return jetstream.WatchMaxDeliveries(ctx, rt.Conn, rt.JetStream, stream, durable, durable, f.deadLetterExhausted)
+	// The dead letter joins the trace of the message it refers to.
+	return jetstream.WatchMaxDeliveries(ctx, rt.Conn, rt.JetStream, stream, durable, durable, func(ctx context.Context, ev jetstream.MaxDeliveries) {
+		if ev.Original != nil {
+			ctx = rt.Tracing.FromMessage(ctx, ev.Original)
+		}
+		f.deadLetterExhausted(ctx, ev)
+	})
 }
 
 // noSubscription is a subscription to nothing.

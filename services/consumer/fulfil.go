@@ -61,8 +61,8 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 	if err := f.process(ctx, order); err != nil {
 		if errors.Is(err, ledger.ErrAlreadyRecorded) {
 			f.metrics.duplicates.Inc()
-			f.log.Info("duplicate order skipped", "order_id", order.ID, "deliveries", msg.Deliveries)
-			f.settle(msg.Ack(), order.ID)
+			f.log.InfoContext(ctx, "duplicate order skipped", "order_id", order.ID, "deliveries", msg.Deliveries)
+			f.settle(ctx, msg.Ack(), order.ID)
 			return
 		}
 		if f.lastDelivery(msg) {
@@ -72,16 +72,16 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 		}
 		f.metrics.failed.Inc()
 		delay := backoff(msg.Deliveries)
-		f.log.Warn("order processing failed; will be redelivered", "order_id", order.ID, "deliveries", msg.Deliveries, "retry_in", delay.String(), "error", err)
-		f.settle(msg.Nak(delay), order.ID)
+		f.log.WarnContext(ctx, "order processing failed; will be redelivered", "order_id", order.ID, "deliveries", msg.Deliveries, "retry_in", delay.String(), "error", err)
+		f.settle(ctx, msg.Nak(delay), order.ID)
 		return
 	}
 	age := f.now().Sub(order.CreatedAt)
 	f.metrics.processed.Inc()
 	f.metrics.eventAge.Observe(age.Seconds())
-	f.log.Info("received order", "order_id", order.ID, "product_id", order.ProductID,
+	f.log.InfoContext(ctx, "received order", "order_id", order.ID, "product_id", order.ProductID,
 		"quantity", order.Quantity, "age_ms", age.Milliseconds(), "deliveries", msg.Deliveries)
-	f.settle(msg.Ack(), order.ID)
+	f.settle(ctx, msg.Ack(), order.ID)
 }
 
 // process does the order's work. Recording it in the ledger is both the
@@ -111,8 +111,8 @@ func (f *fulfiller) lastDelivery(msg *messaging.Message) bool {
 
 // settle logs a failed acknowledgement. The message then comes back after
 // the ack wait and the ledger recognises it, so nothing more is needed.
-func (f *fulfiller) settle(err error, id string) {
+func (f *fulfiller) settle(ctx context.Context, err error, id string) {
 	if err != nil {
-		f.log.Warn("acknowledgement failed; the message will be redelivered", "msg_id", id, "error", err)
+		f.log.WarnContext(ctx, "acknowledgement failed; the message will be redelivered", "msg_id", id, "error", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/messaging/natscore"
 	"github.com/distsys-go/orders/platform/service"
+	"github.com/distsys-go/orders/platform/tracing"
 )
 
 // run wires settings → NATS → ledger → subscription, then waits for ctx
@@ -56,9 +57,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		deadLetters = natscore.NewPublisher(rt.Conn)
 	}
 
+	// Tracing wraps the ledger and the dead-letter publisher, so that the
+	// ledger write and a dead letter are spans in their order's trace.
 	f := &fulfiller{
-		ledger:        led,
-		deadLetters:   deadLetters,
+		ledger:        rt.Tracing.Ledger(led),
+		deadLetters:   rt.Tracing.Publisher(deadLetters),
 		deadLetterSub: own.DeadLetterSubject,
 		maxPayload:    own.MaxPayloadBytes,
 		maxDeliver:    consCfg.MaxDeliver,
@@ -76,7 +79,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var subscription messaging.Subscription
 	if err := service.Retry(ctx, log, "subscribe", func(context.Context) (err error) {
-		subscription, err = sub.Subscribe(handlerCtx, rt.Settings.Subject, f.Handle)
+		subscription, err = sub.Subscribe(handlerCtx, rt.Settings.Subject, rt.Tracing.Handler(f.Handle,
+			tracing.WithMessageIDAs(tracing.OrderIDKey), tracing.WithConsumerGroup(own.QueueGroup)))
 		return err
 	}); err != nil {
 		return errors.Join(err, rt.Stop())

@@ -13,6 +13,7 @@ import (
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/service"
+	"github.com/distsys-go/orders/platform/tracing"
 )
 
 // producer publishes orders at a steady pace.
@@ -26,6 +27,7 @@ type producer struct {
 	metrics  *metrics
 	health   *publishHealth
 	log      *slog.Logger
+	tracing  *tracing.Provider // nil: off
 	now      func() time.Time
 
 	published int // acknowledged orders so far
@@ -108,6 +110,7 @@ func (p *producer) publish(ctx context.Context, order events.OrderEvent) error {
 	}
 	p.published++
 	p.metrics.published.Inc()
-	p.log.Info("published order", "order_id", order.ID, "product_id", order.ProductID, "quantity", order.Quantity)
+	// Logged in the publish span's trace, from the message's headers.
+	p.log.InfoContext(p.tracing.FromMessage(ctx, msg), "published order", "order_id", order.ID, "product_id", order.ProductID, "quantity", order.Quantity)
 	return nil
 }

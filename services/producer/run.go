@@ -10,6 +10,7 @@ import (
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/messaging/natscore"
 	"github.com/distsys-go/orders/platform/service"
+	"github.com/distsys-go/orders/platform/tracing"
 )
 
 // run wires settings → NATS → publisher and publishes until ctx ends or
@@ -39,9 +40,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case service.ModeCore:
 		pub = natscore.NewPublisher(rt.Conn)
 	}
+	// An order's message id is the order id: its spans say so.
+	pub = rt.Tracing.Publisher(pub, tracing.WithMessageIDAs(tracing.OrderIDKey))
 	rt.Ready.Started()
 	p := &producer{
 		pub:      pub,
+		tracing:  rt.Tracing,
 		subject:  rt.Settings.Subject,
 		pace:     pace(own),
 		count:    own.Count,

@@ -24,6 +24,8 @@ func TestHelpAndBadSettings(t *testing.T) {
 	}{
 		{"producer", []string{"-h"}, nil, 0, []string{"NATS_URL", "DELIVERY_MODE", "PUBLISH_INTERVAL", "PUBLISH_RATE", "PUBLISH_COUNT", "VERIFY_TIMEOUT", "HTTP_ADDR", "STREAM_NAME", "2s"}},
 		{"consumer", []string{"-h"}, nil, 0, []string{"NATS_URL", "QUEUE_GROUP", "fulfilment-workers", "ACK_WAIT", "DEDUP_BUCKET", "DEAD_LETTER_SUBJECT", "SHUTDOWN_GRACE", "MAX_DELIVER"}},
+		{"producer", []string{"-h"}, nil, 0, []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER_ARG"}},
+		{"consumer", []string{"-h"}, nil, 0, []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER_ARG"}},
 		{"producer", nil, []string{"PUBLISH_RATE=fast"}, 1, []string{"PUBLISH_RATE"}},
 		{"producer", nil, []string{"PUBLISH_COUNT=-1"}, 1, []string{"PUBLISH_COUNT"}},
 		{"consumer", nil, []string{"ACK_WAIT=soon"}, 1, []string{"ACK_WAIT"}},
@@ -47,6 +49,9 @@ func TestHelpAndBadSettings(t *testing.T) {
 		{"consumer", nil, []string{"DEDUP_MAX_BYTES=512"}, 1, []string{"DEDUP_MAX_BYTES=512"}},
 		{"producer", nil, []string{"STREAM_MAX_BYTES=256"}, 1, []string{"STREAM_MAX_BYTES=256"}},
 		{"consumer", nil, []string{"HTTP_ADDR=8080"}, 1, []string{`HTTP_ADDR="8080"`}},
+		{"consumer", nil, []string{"OTEL_TRACES_SAMPLER_ARG=2"}, 1, []string{`OTEL_TRACES_SAMPLER_ARG="2": want a ratio from 0 to 1`}},
+		{"producer", nil, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318"}, 1, []string{`OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318"`}},
+		{"producer", nil, []string{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}, 1, []string{`OTEL_EXPORTER_OTLP_PROTOCOL="grpc"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bin+" "+strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {

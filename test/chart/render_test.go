@@ -38,6 +38,9 @@ func matrix() []matrixCase {
 			if env["NATS_URL"].value != "nats://orders-nats:4222" || env["STREAM_REPLICAS"].value != "1" {
 				t.Errorf("consumer NATS_URL=%q STREAM_REPLICAS=%q", env["NATS_URL"].value, env["STREAM_REPLICAS"].value)
 			}
+			if v, on := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; on {
+				t.Errorf("tracing on by default (OTEL_EXPORTER_OTLP_ENDPOINT=%q); it is opt-in", v.value)
+			}
 			if find(objs, "PodDisruptionBudget", name("nats")) != nil {
 				t.Error("a NATS PDB on a single server: it could only block drains")
 			}
@@ -262,6 +265,19 @@ func matrix() []matrixCase {
 			sts := mustFind(t, objs, "StatefulSet", name("nats"))
 			if got := get(sts, "spec", "persistentVolumeClaimRetentionPolicy"); fmt.Sprint(got) != "map[whenDeleted:Delete whenScaled:Retain]" {
 				t.Errorf("persistentVolumeClaimRetentionPolicy %v", got)
+			}
+		}},
+		{name: "tracing", sets: []string{"tracing.enabled=true", "tracing.endpoint=http://otel-collector.observability:4318", "tracing.samplerRatio=0.25"}, check: func(t *testing.T, objs []obj) {
+			for _, side := range []string{"producer", "consumer"} {
+				env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name(side)))[0])
+				for k, want := range map[string]string{
+					"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.observability:4318", "OTEL_SERVICE_NAME": name(side),
+					"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25",
+				} {
+					if env[k].value != want {
+						t.Errorf("%s %s = %q, want %q", side, k, env[k].value, want)
+					}
+				}
 			}
 		}},
 		{name: "core delivery", sets: []string{"common.deliveryMode=core"}, check: func(t *testing.T, objs []obj) {
@@ -556,6 +572,10 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"JetStream store over the PVC", []string{"nats.jetstream.maxFileStore=3G"},
 			"nats.jetstream.maxFileStore=3G (3000000000 bytes) exceeds nats.jetstream.storage.size=2Gi (2147483648 bytes)"},
 		{"stream bytes in MiB by mistake", []string{"stream.maxBytes=600"}, "maxBytes"},
+		{"tracing without endpoint", []string{"tracing.enabled=true"}, "endpoint"},
+		{"tracing endpoint without scheme", []string{"tracing.enabled=true", "tracing.endpoint=otel:4318"}, "endpoint"},
+		{"sampler ratio above 1", []string{"tracing.samplerRatio=1.5"}, "samplerRatio"},
+		{"OTEL variable no binary reads", []string{"consumer.env.OTEL_TRACES_EXPORTER=console"}, "OTEL_TRACES_EXPORTER"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

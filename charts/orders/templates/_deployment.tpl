@@ -59,6 +59,9 @@ spec:
           imagePullPolicy: {{ $v.image.pullPolicy }}
           env:
             {{- include "orders.commonEnv" $root | nindent 12 }}
+            {{- with include "orders.tracingEnv" (dict "root" $root "side" .side) | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
             {{- with .env | trim }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -88,6 +91,24 @@ spec:
       {{- with include "orders.scheduling" (dict "values" $v "selector" (include "orders.selectorLabels" $c)) | trim }}
       {{- . | nindent 6 }}
       {{- end }}
+{{- end }}
+
+{{/* The standard OTEL_* variables of one side when tracing is on; call
+with (dict "root" $ "side" "producer"). The sampler is parent-based so
+that the consumer follows the producer's decision for each order. */}}
+{{- define "orders.tracingEnv" -}}
+{{- with .root.Values.tracing }}
+{{- if .enabled }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .endpoint | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "%s-%s" (include "orders.fullname" $.root) $.side | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: "parentbased_traceidratio"
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .samplerRatio | toString | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* imagePullSecrets of every pod of the release. */}}

@@ -146,10 +146,31 @@ func subscribe(t *testing.T, s Setup, h messaging.Handler) messaging.Subscriptio
 	return sub
 }
 
+// headers are what publish sends with message id: an application
+// header, and the W3C trace context as the tracing decorators write it,
+// lower-case keys that must arrive as they were sent.
+func headers(id string) map[string]string {
+	return map[string]string{
+		"Test-Header": "v-" + id,
+		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"tracestate":  "orders=" + id,
+	}
+}
+
+// checkHeaders reports a header of headers(m.ID) that m lacks or changed.
+func checkHeaders(t *testing.T, m *messaging.Message) {
+	t.Helper()
+	for k, want := range headers(m.ID) {
+		if got := m.Header[k]; got != want {
+			t.Errorf("%s (delivery %d): header %s = %q, want %q", m.ID, m.Deliveries, k, got, want)
+		}
+	}
+}
+
 func publish(t *testing.T, s Setup, id string, data string) {
 	t.Helper()
 	msg := messaging.NewMessage(Subject, id, []byte(data))
-	msg.Header = map[string]string{"Test-Header": "v-" + id}
+	msg.Header = headers(id)
 	if err := s.Publisher.Publish(context.Background(), msg); err != nil {
 		t.Fatalf("publish %s: %v", id, err)
 	}
@@ -177,9 +198,7 @@ func testDelivers(t *testing.T, s Setup) {
 		if got, want := string(m.Data), fmt.Sprintf("data-%d", n); got != want {
 			t.Errorf("%s: data %q, want %q", m.ID, got, want)
 		}
-		if got := m.Header["Test-Header"]; got != "v-"+m.ID {
-			t.Errorf("%s: header %q, want %q", m.ID, got, "v-"+m.ID)
-		}
+		checkHeaders(t, m)
 		if m.Subject != Subject || m.Deliveries != 1 {
 			t.Errorf("%s: subject %q deliveries %d", m.ID, m.Subject, m.Deliveries)
 		}
@@ -312,9 +331,11 @@ func testNakRedelivers(t *testing.T, s Setup) {
 	if m := r.next(t); m.Deliveries != 1 {
 		t.Fatalf("first delivery count %d", m.Deliveries)
 	}
-	if m := r.next(t); m.ID != "n-1" || m.Deliveries != 2 {
+	m := r.next(t)
+	if m.ID != "n-1" || m.Deliveries != 2 {
 		t.Fatalf("redelivery %s with count %d, want n-1 with 2", m.ID, m.Deliveries)
 	}
+	checkHeaders(t, m) // a redelivery continues the message's trace
 }
 
 func testUnsettledRedelivered(t *testing.T, s Setup) {
@@ -326,9 +347,11 @@ func testUnsettledRedelivered(t *testing.T, s Setup) {
 	}))
 	publish(t, s, "u-1", "x")
 	r.next(t)
-	if m := r.next(t); m.ID != "u-1" || m.Deliveries != 2 {
+	m := r.next(t)
+	if m.ID != "u-1" || m.Deliveries != 2 {
 		t.Fatalf("redelivery %s with count %d, want u-1 with 2", m.ID, m.Deliveries)
 	}
+	checkHeaders(t, m)
 }
 
 func testPublishDedup(t *testing.T, s Setup) {
