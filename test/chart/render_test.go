@@ -38,6 +38,9 @@ func matrix() []matrixCase {
 			if env["NATS_URL"].value != "nats://orders-nats:4222" || env["STREAM_REPLICAS"].value != "1" {
 				t.Errorf("consumer NATS_URL=%q STREAM_REPLICAS=%q", env["NATS_URL"].value, env["STREAM_REPLICAS"].value)
 			}
+			if find(objs, "ConfigMap", name("dashboard")) != nil {
+				t.Error("the dashboard ConfigMap rendered by default; it is opt-in")
+			}
 			if find(objs, "PodDisruptionBudget", name("nats")) != nil {
 				t.Error("a NATS PDB on a single server: it could only block drains")
 			}
@@ -51,7 +54,7 @@ func matrix() []matrixCase {
 					t.Errorf("%s has imagePullSecrets by default", o.key())
 				}
 			}
-			for _, kind := range []string{"HorizontalPodAutoscaler", "ScaledObject", "NetworkPolicy", "Secret", "PodMonitor", "ServiceMonitor"} {
+			for _, kind := range []string{"HorizontalPodAutoscaler", "ScaledObject", "NetworkPolicy", "Secret", "PodMonitor", "ServiceMonitor", "PrometheusRule"} {
 				for _, o := range objs {
 					if o.kind() == kind {
 						t.Errorf("%s rendered by default; it is opt-in", o.key())
@@ -182,6 +185,10 @@ func matrix() []matrixCase {
 				mustFind(t, objs, "ServiceMonitor", name(side))
 				mustFind(t, objs, "Service", name(side+"-metrics"))
 			}
+		}},
+		{name: "dashboard and alerts", sets: dashboardAndRules, kinds: []string{"PrometheusRule"}, check: func(t *testing.T, objs []obj) {
+			wantDashboard(t, mustFind(t, objs, "ConfigMap", name("dashboard")))
+			wantRules(t, mustFind(t, objs, "PrometheusRule", release), name("consumer"))
 		}},
 		{name: "NetworkPolicy", sets: []string{"networkPolicy.enabled=true", "nats.cluster.enabled=true", "networkPolicy.monitoringFrom[0].namespaceSelector.matchLabels.name=keda"}, kinds: []string{"NetworkPolicy"}, check: func(t *testing.T, objs []obj) {
 			np := mustFind(t, objs, "NetworkPolicy", name("nats"))
