@@ -48,6 +48,11 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// StreamName is the JetStream stream that holds the bucket (JetStream
+// names a bucket's stream KV_<bucket>): the one whose fill and limits
+// stream monitoring reads.
+func (c Config) StreamName() string { return "KV_" + c.Bucket }
+
 // KV is the Ledger kept in a JetStream key-value bucket, shared by every
 // consumer replica.
 type KV struct{ kv natsjs.KeyValue }

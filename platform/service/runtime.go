@@ -67,6 +67,7 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 	settings.Instance = instance
 	log := logging.New(stdout, logCfg, name, instance)
 	reg := ops.NewRegistry()
+	reg.MustRegister(ops.NewBuildInfo(version))
 	log.Info("starting", "version", version, "delivery_mode", settings.DeliveryMode, "nats_url", natsconn.Redact(natsCfg.URL), "subject", settings.Subject)
 
 	var natsStatus *natsconn.Status

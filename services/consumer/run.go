@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if hc, ok := subscription.(messaging.HealthChecker); ok {
 		rt.Ready.Add(hc.Healthy) // unready while the subscription cannot deliver
 	}
+	waitGauges := startGauges(ctx, rt, streamCfg.Name, own.QueueGroup, ledgerCfg, own.MetricsInterval)
 	rt.Ready.Started()
 	log.Info("consuming", "subject", rt.Settings.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)
 
@@ -103,6 +104,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := exhausted.Drain(graceCtx); err != nil {
 		errs = append(errs, err)
 	}
+	waitGauges()
 	if err := rt.Close(graceCtx); err != nil {
 		errs = append(errs, err)
 	}

@@ -18,7 +18,12 @@ type settings struct {
 	DeadLetterSubject string        `envconfig:"DEAD_LETTER_SUBJECT" default:"orders.deadletter" desc:"subject of the dead letters: references (stream, sequence, reason, first 4 KiB) to oversized, malformed, invalid and max-deliveries messages"`
 	MaxPayloadBytes   int           `envconfig:"MAX_PAYLOAD_BYTES" default:"65536" desc:"larger messages are dead-lettered as oversized"`
 	WorkTime          time.Duration `envconfig:"WORK_TIME" default:"0s" desc:"simulated work per order, to watch scaling and shutdown"`
+	MetricsInterval   time.Duration `envconfig:"METRICS_INTERVAL" default:"15s" desc:"how often the durable's backlog and the streams' fill are read from JetStream for the orders_consumer_* and orders_stream_* gauges (one request per stream and consumer each time)"`
 }
+
+// minMetricsInterval keeps the gauges' reads of JetStream light: every
+// replica makes them, and no scrape is more frequent than a second.
+const minMetricsInterval = time.Second
 
 // Validate implements config.Validator.
 func (s settings) Validate() error {
@@ -35,6 +40,8 @@ func (s settings) Validate() error {
 		return fmt.Errorf("MAX_PAYLOAD_BYTES=%d: must be at least 1", s.MaxPayloadBytes)
 	case s.WorkTime < 0:
 		return fmt.Errorf("WORK_TIME=%s: must not be negative", s.WorkTime)
+	case s.MetricsInterval < minMetricsInterval:
+		return fmt.Errorf("METRICS_INTERVAL=%s: want at least %s (every replica reads JetStream this often)", s.MetricsInterval, minMetricsInterval)
 	}
 	return nil
 }

@@ -33,6 +33,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "orders_publish_errors_total", Help: "Publish attempts that failed and were retried, by reason: full, unavailable, timeout, rejected, other.",
 		}, []string{"reason"}),
 	}
+	for _, reason := range []string{reasonFull, reasonUnavailable, reasonTimeout, reasonRejected, reasonOther} {
+		// Export zeros so rate() and alerts see the first error.
+		m.publishErrors.WithLabelValues(reason)
+	}
 	r.MustRegister(m.published, m.publishErrors)
 	return m
 }

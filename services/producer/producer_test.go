@@ -74,8 +74,8 @@ func TestProducerPublishesCountValidOrders(t *testing.T) {
 	if got := rec.attempts[rec.sent[0].ID]; got != 3 {
 		t.Errorf("first order attempted %d times, want 3", got)
 	}
-	if got := testutil.ToFloat64(p.metrics.publishErrors); got != 2 {
-		t.Errorf("publish errors %v, want 2", got)
+	if got := testutil.ToFloat64(p.metrics.publishErrors.WithLabelValues(reasonOther)); got != 2 {
+		t.Errorf("publish errors{reason=other} %v, want 2 (a plain error)", got)
 	}
 	if got := testutil.ToFloat64(p.metrics.published); got != 25 {
 		t.Errorf("published %v, want 25", got)

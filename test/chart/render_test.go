@@ -41,6 +41,9 @@ func matrix() []matrixCase {
 			if v, on := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; on {
 				t.Errorf("tracing on by default (OTEL_EXPORTER_OTLP_ENDPOINT=%q); it is opt-in", v.value)
 			}
+			if find(objs, "ConfigMap", name("dashboard")) != nil {
+				t.Error("the dashboard ConfigMap rendered by default; it is opt-in")
+			}
 			if find(objs, "PodDisruptionBudget", name("nats")) != nil {
 				t.Error("a NATS PDB on a single server: it could only block drains")
 			}
@@ -54,7 +57,7 @@ func matrix() []matrixCase {
 					t.Errorf("%s has imagePullSecrets by default", o.key())
 				}
 			}
-			for _, kind := range []string{"HorizontalPodAutoscaler", "ScaledObject", "NetworkPolicy", "Secret", "PodMonitor", "ServiceMonitor"} {
+			for _, kind := range []string{"HorizontalPodAutoscaler", "ScaledObject", "NetworkPolicy", "Secret", "PodMonitor", "ServiceMonitor", "PrometheusRule"} {
 				for _, o := range objs {
 					if o.kind() == kind {
 						t.Errorf("%s rendered by default; it is opt-in", o.key())
@@ -185,6 +188,10 @@ func matrix() []matrixCase {
 				mustFind(t, objs, "ServiceMonitor", name(side))
 				mustFind(t, objs, "Service", name(side+"-metrics"))
 			}
+		}},
+		{name: "dashboard and alerts", sets: dashboardAndRules, kinds: []string{"PrometheusRule"}, check: func(t *testing.T, objs []obj) {
+			wantDashboard(t, mustFind(t, objs, "ConfigMap", name("dashboard")))
+			wantRules(t, mustFind(t, objs, "PrometheusRule", release), name("consumer"))
 		}},
 		{name: "NetworkPolicy", sets: []string{"networkPolicy.enabled=true", "nats.cluster.enabled=true", "networkPolicy.monitoringFrom[0].namespaceSelector.matchLabels.name=keda"}, kinds: []string{"NetworkPolicy"}, check: func(t *testing.T, objs []obj) {
 			np := mustFind(t, objs, "NetworkPolicy", name("nats"))
