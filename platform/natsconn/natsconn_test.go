@@ -1,11 +1,9 @@
 package natsconn_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,32 +12,13 @@ import (
 	"github.com/distsys-go/orders/platform/testkit"
 )
 
-// syncBuffer is a log sink the connection's callback goroutine and the
-// test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {
 	srv := natstest.Run(t)
 	url := srv.ClientURL()
 	srv.Shutdown()
 	srv.WaitForShutdown()
 
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	var status *natsconn.Status
 	cfg := natsconn.Config{URL: url, User: "u", Password: "secret", ReconnectWait: 20 * time.Millisecond}

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +16,6 @@ import (
 	"github.com/distsys-go/orders/platform/natstest"
 	"github.com/distsys-go/orders/platform/testkit"
 )
-
-// lockedBuffer is a log sink shared by the producer's goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestFullStreamIsReportedAndRetriedInPlace fills a deliberately small
 // stream: the producer says why it is stuck (log, metric, readiness),
@@ -55,7 +35,7 @@ func TestFullStreamIsReportedAndRetriedInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	p := newTestProducer(jetstream.NewPublisher(js), 5)
 	p.log = slog.New(slog.NewJSONHandler(&logs, nil))
 	type result struct {

@@ -174,11 +174,7 @@ func publish(t *testing.T, js natsjs.JetStream, data []byte) uint64 {
 func settled(t *testing.T, js natsjs.JetStream, seq uint64) {
 	t.Helper()
 	testkit.Eventually(t, "the durable settled everything up to #"+strconv.FormatUint(seq, 10), testkit.Bound, func() (bool, string) {
-		c, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
-		if err != nil {
-			return false, err.Error()
-		}
-		i, err := c.Info(context.Background())
+		i, err := durable(js)
 		if err != nil {
 			return false, err.Error()
 		}

@@ -112,3 +112,12 @@ func missing(published []string, consumers ...*testkit.Proc) (bool, string) {
 	}
 	return n == 0, fmt.Sprintf("%d of %d published orders not yet logged as received", n, len(published))
 }
+
+// durable returns the state of the consumers' shared durable.
+func durable(js natsjs.JetStream) (*natsjs.ConsumerInfo, error) {
+	c, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
+	if err != nil {
+		return nil, err
+	}
+	return c.Info(context.Background())
+}

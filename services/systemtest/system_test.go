@@ -255,11 +255,7 @@ func TestShutdownTurnsUnreadyAndFinishesWorkInHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "the order in the consumer's hands (num_ack_pending 1)", testkit.Bound, func() (bool, string) {
-		cons, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
-		if err != nil {
-			return false, err.Error()
-		}
-		i, err := cons.Info(context.Background())
+		i, err := durable(js)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -278,11 +274,7 @@ func TestShutdownTurnsUnreadyAndFinishesWorkInHand(t *testing.T) {
 	}
 	// The server applies acks from a queue of its own: wait for it.
 	testkit.Eventually(t, "nothing pending or unacknowledged after shutdown", testkit.Bound, func() (bool, string) {
-		cons, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
-		if err != nil {
-			return false, err.Error()
-		}
-		i, err := cons.Info(context.Background())
+		i, err := durable(js)
 		if err != nil {
 			return false, err.Error()
 		}
