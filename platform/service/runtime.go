@@ -161,16 +161,13 @@ func Main(name string, run RunFunc) {
 // retention policy) ends it at once with that error, so the service exits
 // saying what to do instead of retrying silently for ever.
 func (r *Runtime) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
-	var permanent error
-	err := Retry(ctx, r.Log, "ensure stream", func(ctx context.Context) error {
+	return Retry(ctx, r.Log, "ensure stream", func(ctx context.Context) error {
 		_, err := jetstream.EnsureStream(ctx, r.JetStream, cfg)
 		if errors.Is(err, jetstream.ErrRetentionChange) {
-			permanent = err
-			return nil // stops Retry; permanent is the outcome
+			return Stop(err)
 		}
 		return err
 	})
-	return errors.Join(err, permanent)
 }
 
 // ExitCode prints err (if any) to stderr and returns the process exit

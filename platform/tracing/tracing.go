@@ -49,17 +49,18 @@ func Setup(ctx context.Context, cfg Config, service, version string, log *slog.L
 	if !cfg.Enabled() {
 		return &Provider{}, nil
 	}
-	exp, err := otlptracehttp.New(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("tracing: otlp exporter: %w", err)
-	}
 	// WithFromEnv comes last so that OTEL_SERVICE_NAME and
-	// OTEL_RESOURCE_ATTRIBUTES override the binary's own name.
+	// OTEL_RESOURCE_ATTRIBUTES override the binary's own name. The
+	// resource comes first: nothing is left to shut down if it fails.
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName(service), semconv.ServiceVersion(version)),
 		resource.WithTelemetrySDK(), resource.WithFromEnv())
 	if err != nil {
 		return nil, fmt.Errorf("tracing: resource: %w", err)
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: otlp exporter: %w", err)
 	}
 	// Without this the SDK writes export failures to stderr, unstructured.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {

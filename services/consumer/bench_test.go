@@ -83,7 +83,13 @@ func benchPipeline(b *testing.B, tr *tracing.Provider) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			// Polled tightly so the wait adds little to the measured time;
+			// bounded so a lost message fails the benchmark, not hangs it.
+			deadline := time.Now().Add(5 * time.Minute)
 			for testutil.ToFloat64(f.metrics.processed) < float64(b.N) {
+				if time.Now().After(deadline) {
+					b.Fatalf("processed %v of %d orders in 5 minutes", testutil.ToFloat64(f.metrics.processed), b.N)
+				}
 				time.Sleep(time.Millisecond)
 			}
 			b.StopTimer()

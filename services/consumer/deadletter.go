@@ -51,7 +51,7 @@ func (f *fulfiller) deadLetter(ctx context.Context, msg *messaging.Message, reas
 // failed, but the Term did not reach the server) has the same message id,
 // and the stream stores it once.
 func (f *fulfiller) deadLetterExhausted(ctx context.Context, ev jetstream.MaxDeliveries) {
-	cause := fmt.Errorf("delivered %d times without being settled (the consumer crashed or stalled each time)", ev.Deliveries)
+	cause := fmt.Errorf("delivered %d times without being acknowledged (the consumer crashed or stalled each time, or could not publish a dead letter)", ev.Deliveries)
 	orig := ev.Original
 	if orig == nil {
 		orig = &messaging.Message{Stream: ev.Stream, Sequence: ev.Sequence, Deliveries: ev.Deliveries}

@@ -33,7 +33,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}, []string{"reason"}),
 		deadLetterFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orders_dead_letter_failures_total",
-			Help: "Dead letters given up on because publishing kept failing or was rejected, by reason; each original is left in its stream and logged as an error with its stream and sequence.",
+			Help: "Dead-letter publishes given up on (rejected, or failing on the last delivery), one per delivery that gave up, by reason; the original stays in its stream, logged as an error with its stream and sequence.",
 		}, []string{"reason"}),
 		redelivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "orders_redelivered_total", Help: "Deliveries that were not the first delivery of their message.",

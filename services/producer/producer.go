@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -100,6 +101,11 @@ func (p *producer) publish(ctx context.Context, order events.OrderEvent) error {
 			reason := publishErrorReason(err)
 			p.metrics.publishErrors.WithLabelValues(reason).Inc()
 			p.health.failed(reason, err)
+			if errors.Is(err, messaging.ErrRejected) {
+				// The server will never take this order: retrying it
+				// would stall every order behind it for ever.
+				return service.Stop(fmt.Errorf("order %s: %w", order.ID, err))
+			}
 			return err
 		}
 		p.health.ok()

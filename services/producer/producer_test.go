@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,5 +121,30 @@ func TestPace(t *testing.T) {
 		if got := pace(tc.s).Limit(); got != tc.want {
 			t.Errorf("%s: limit %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// rejecting is a Publisher whose server will never take a message.
+type rejecting struct{ attempts int }
+
+func (r *rejecting) Publish(context.Context, *messaging.Message) error {
+	r.attempts++
+	return fmt.Errorf("publish orders.created: %w: nats: maximum payload exceeded", messaging.ErrRejected)
+}
+
+// An order the server rejects is not retried for ever, stalling every
+// order behind it: the producer stops with an error naming it.
+func TestProducerStopsOnRejectedOrder(t *testing.T) {
+	pub := &rejecting{}
+	p := newTestProducer(pub, 3)
+	_, err := p.run(context.Background())
+	if !errors.Is(err, messaging.ErrRejected) || !strings.Contains(err.Error(), "order order-") {
+		t.Fatalf("run: %v, want the rejected order's error", err)
+	}
+	if pub.attempts != 1 {
+		t.Errorf("%d attempts, want 1", pub.attempts)
+	}
+	if got := testutil.ToFloat64(p.metrics.publishErrors.WithLabelValues(reasonRejected)); got != 1 {
+		t.Errorf("publish errors{rejected} %v, want 1", got)
 	}
 }

@@ -42,9 +42,10 @@ func renderedNATS(t *testing.T, objs []obj, secretEnv map[string]string) *localN
 	replicas := int(get(sts, "spec", "replicas").(float64))
 	conf := str(mustFind(t, objs, "ConfigMap", name("nats-config")), "data", "nats.conf")
 	l := &localNATS{hosts: map[string]string{}}
+	ports := natstest.FreePorts(t, 3*replicas)
 	for i := 0; i < replicas; i++ {
 		l.servers = append(l.servers, natsServer{pod: fmt.Sprintf("orders-nats-%d", i),
-			client: natstest.FreePort(t), http: natstest.FreePort(t), route: natstest.FreePort(t)})
+			client: ports[3*i], http: ports[3*i+1], route: ports[3*i+2]})
 	}
 	local := func(s string) string {
 		return podHost.ReplaceAllStringFunc(s, func(m string) string {

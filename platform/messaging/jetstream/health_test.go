@@ -231,3 +231,52 @@ func TestDeliversOnceDurableHasLeader(t *testing.T) {
 		return both.all(ids)
 	})
 }
+
+// Handlers slower than two pull heartbeats, with every worker busy, are
+// no stall: the consume callback then waits for a worker longer than the
+// heartbeat timeout. nats.go v1.55 stops its heartbeat timer while the
+// callback runs; this test keeps an upgrade that changed that from
+// turning busy replicas unready.
+func TestSlowHandlersAreNoStall(t *testing.T) {
+	srv := natstest.Run(t)
+	js := newJetStream(t, srv)
+	if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	var (
+		mu   sync.Mutex
+		done []string
+	)
+	slow := func(_ context.Context, m *messaging.Message) {
+		time.Sleep(5 * time.Second) // the handler's work: longer than 2 heartbeats (2 x 2s)
+		if m.Ack() == nil {
+			mu.Lock()
+			done = append(done, m.ID)
+			mu.Unlock()
+		}
+	}
+	sub, err := jetstream.NewSubscriber(js, testStream.Name, "workers",
+		jetstream.ConsumerConfig{AckWait: time.Minute, MaxAckPending: 100, PullMaxMessages: 8},
+		jetstream.WithConcurrency(1), jetstream.WithMetrics(reg)).Subscribe(context.Background(), messagingtest.Subject, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		_ = sub.Drain(ctx)
+	})
+	publish(t, js, "slow", 2)
+	testkit.Eventually(t, "both slow orders handled", within, func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(done) == 2, fmt.Sprintf("%d handled", len(done))
+	})
+	if err := sub.(messaging.HealthChecker).Healthy(); err != nil {
+		t.Errorf("unhealthy after slow handlers: %v", err)
+	}
+	if n := counter(t, reg, "orders_consume_stalls_total", "heartbeat_missed"); n != 0 {
+		t.Errorf("%v heartbeat stalls counted while every worker was busy, want 0", n)
+	}
+}
