@@ -26,16 +26,16 @@ type natsNode struct {
 // store under the test's temporary folder; more than one form a cluster.
 func startNATS(t *testing.T, b bins, n int) []*natsNode {
 	t.Helper()
-	clusterPorts := make([]int, n)
+	// Client, monitoring and cluster port of each node, all distinct.
+	ports := natstest.FreePorts(t, 3*n)
 	var routes []string
-	for i := range clusterPorts {
-		clusterPorts[i] = natstest.FreePort(t)
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[i]))
+	for i := range n {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3*i+2]))
 	}
 	nodes := make([]*natsNode, n)
 	for i := range nodes {
 		name := fmt.Sprintf("n%d", i+1)
-		port, mon := natstest.FreePort(t), natstest.FreePort(t)
+		port, mon := ports[3*i], ports[3*i+1]
 		args := []string{"-n", name, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-m", fmt.Sprint(mon),
 			"-js", "-sd", filepath.Join(t.TempDir(), name)}
 		if n > 1 {

@@ -53,6 +53,7 @@ func TestNATSClusterRoutesNeedCredentials(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			conf := filepath.Join(dir, "nats.conf")
+			ports := natstest.FreePorts(t, 3)
 			cfg := fmt.Sprintf(`server_name: %q
 port: %d
 http_port: %d
@@ -61,7 +62,7 @@ cluster {
   port: %d
   routes: [%q]
 }
-`, c.name, natstest.FreePort(t), natstest.FreePort(t), natstest.FreePort(t), fmt.Sprintf("nats://%s127.0.0.1:%d", c.creds, seed.route))
+`, c.name, ports[0], ports[1], ports[2], fmt.Sprintf("nats://%s127.0.0.1:%d", c.creds, seed.route))
 			if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
