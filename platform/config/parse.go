@@ -11,15 +11,22 @@ import (
 // envconfig's own message names the struct field and the parser's
 // internals; users set variables, so they get the variable, the value and
 // this.
-var expected = map[string]string{
-	"int":           "an integer",
-	"int64":         "an integer",
-	"uint":          "a non-negative integer",
-	"uint64":        "a non-negative integer",
-	"float64":       "a number",
-	"bool":          "true or false",
-	"time.Duration": "a duration with a unit, such as 500ms, 30s or 1m30s",
-	"slog.Level":    "debug, info, warn or error",
+func expected(typeName string) (string, bool) {
+	switch typeName {
+	case "int", "int64":
+		return "an integer", true
+	case "uint", "uint64":
+		return "a non-negative integer", true
+	case "float64":
+		return "a number", true
+	case "bool":
+		return "true or false", true
+	case "time.Duration":
+		return "a duration with a unit, such as 500ms, 30s or 1m30s", true
+	case "slog.Level":
+		return "debug, info, warn or error", true
+	}
+	return "", false
 }
 
 // parseError turns envconfig's error for a value that does not parse into
@@ -30,7 +37,7 @@ func parseError(err error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
-	want, ok := expected[pe.TypeName]
+	want, ok := expected(pe.TypeName)
 	if !ok {
 		want = fmt.Sprintf("a value of type %s (%v)", pe.TypeName, pe.Err)
 	}

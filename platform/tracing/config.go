@@ -6,10 +6,15 @@ import (
 	"strconv"
 )
 
-// Samplers OTEL_TRACES_SAMPLER accepts: the OpenTelemetry SDK's.
-var samplers = map[string]bool{
-	"always_on": true, "always_off": true, "traceidratio": true,
-	"parentbased_always_on": true, "parentbased_always_off": true, "parentbased_traceidratio": true,
+// knownSampler reports whether OTEL_TRACES_SAMPLER names one of the
+// OpenTelemetry SDK's samplers.
+func knownSampler(name string) bool {
+	switch name {
+	case "always_on", "always_off", "traceidratio",
+		"parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio":
+		return true
+	}
+	return false
 }
 
 // Config lists the standard OTEL_* variables the OpenTelemetry SDK and its
@@ -48,7 +53,7 @@ func (c Config) Validate() error {
 	if c.Protocol != "http/protobuf" {
 		return fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL=%q: only http/protobuf is supported", c.Protocol)
 	}
-	if !samplers[c.Sampler] {
+	if !knownSampler(c.Sampler) {
 		return fmt.Errorf("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", c.Sampler)
 	}
 	if c.SamplerArg != "" {

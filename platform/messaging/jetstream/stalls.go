@@ -21,9 +21,12 @@ const (
 	reasonOther             = "other"
 )
 
-var stallReasons = []string{
-	reasonNoResponders, reasonConsumerDeleted, reasonLeadershipChanged, reasonHeartbeatMissed,
-	reasonServerShutdown, reasonConnectionClosed, reasonStopped, reasonOther,
+// stallReasons are every reason label, exported as zeros from the start.
+func stallReasons() []string {
+	return []string{
+		reasonNoResponders, reasonConsumerDeleted, reasonLeadershipChanged, reasonHeartbeatMissed,
+		reasonServerShutdown, reasonConnectionClosed, reasonStopped, reasonOther,
+	}
 }
 
 // stallReason names the consume error err for the metric label.
@@ -67,7 +70,7 @@ func newStallMetrics() *stallMetrics {
 			Help: "Times this replica's JetStream consume loop delivered again after a stall.",
 		}),
 	}
-	for _, r := range stallReasons {
+	for _, r := range stallReasons() {
 		m.stalls.WithLabelValues(r) // export zeros so rate() works from the start
 	}
 	return m
