@@ -64,11 +64,22 @@ func natsCrash(t *testing.T, b bins, row *row) {
 func frozenConsumer(t *testing.T, b bins, row *row) {
 	r := newRig(t, b, 1)
 	c1 := r.consumer("c1", "")
-	r.consumer("c2", "")
+	c2 := r.consumer("c2", "")
 	r.producer("p1")
 	r.waitRecorded(50)
 	c1.Pause(t)
 	<-time.After(2 * ackWait) // the fault's length
+	// What c1 held when it froze came back, after the ack wait, to c2: not
+	// a pause that happened to catch c1 with nothing in hand.
+	testkit.Eventually(t, "c2 processes an order c1 held (deliveries ≥ 2)", testkit.Bound, func() (bool, string) {
+		recs := c2.Logged("received order")
+		for _, rec := range recs {
+			if d, _ := rec["deliveries"].(float64); d >= 2 {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d orders received by c2, none redelivered", len(recs))
+	})
 	c1.Resume(t)
 	r.healed(row, time.Now())
 	r.audit(row, nil, false)
