@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // maxImageBytes is a regression bound. The images measured about 15.4 MB
@@ -110,20 +111,13 @@ func TestImagesRunHardened(t *testing.T) {
 				"-e", "SHUTDOWN_GRACE=5s", "-e", "PUBLISH_INTERVAL=200ms", image)
 			t.Cleanup(func() { _, _ = engine(t, "rm", "-f", id) })
 
-			ready := false
-			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-				resp, err := http.Get("http://" + httpAddr + "/readyz")
-				if err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						ready = true
-						break
-					}
-				}
-			}
+			readyErr := testkit.Await(t, image+" /readyz 200", 30*time.Second, func() (bool, string) {
+				code, body := testkit.Get(httpAddr, "/readyz")
+				return code == http.StatusOK, fmt.Sprintf("%d %q", code, body)
+			}, testkit.Every(200*time.Millisecond))
 			logs, _ := engine(t, "logs", id)
-			if !ready {
-				t.Fatalf("%s: /readyz never answered 200 within 30s\nlogs:\n%s\nnats:\n%s", image, logs, natsOut.String())
+			if readyErr != nil {
+				t.Fatalf("%v\nlogs:\n%s\nnats:\n%s", readyErr, logs, natsOut.String())
 			}
 
 			// The process as the kernel sees it: uid 65532, no capabilities.
