@@ -22,13 +22,16 @@ import (
 // within bounds every wait; it only limits how long a failing test hangs.
 const within = 60 * time.Second
 
-// received collects the ids of the messages a subscription acknowledged.
+// received collects the ids of the messages a subscription acknowledged,
+// after work (a handler's own time, zero for most tests).
 type received struct {
-	mu  sync.Mutex
-	ids map[string]bool
+	work time.Duration
+	mu   sync.Mutex
+	ids  map[string]bool
 }
 
 func (r *received) handle(_ context.Context, m *messaging.Message) {
+	time.Sleep(r.work)
 	if m.Ack() == nil {
 		r.mu.Lock()
 		r.ids[m.ID] = true
@@ -86,7 +89,12 @@ var healthCfg = jetstream.ConsumerConfig{AckWait: 5 * time.Second, MaxAckPending
 
 func subscribe(t *testing.T, js natsjs.JetStream, stream string, r *received, opts ...jetstream.Option) messaging.HealthChecker {
 	t.Helper()
-	sub, err := jetstream.NewSubscriber(js, stream, "workers", healthCfg, opts...).Subscribe(context.Background(), messagingtest.Subject, r.handle)
+	return subscribeWith(t, js, stream, healthCfg, r, opts...)
+}
+
+func subscribeWith(t *testing.T, js natsjs.JetStream, stream string, cfg jetstream.ConsumerConfig, r *received, opts ...jetstream.Option) messaging.HealthChecker {
+	t.Helper()
+	sub, err := jetstream.NewSubscriber(js, stream, "workers", cfg, opts...).Subscribe(context.Background(), messagingtest.Subject, r.handle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,36 +252,14 @@ func TestSlowHandlersAreNoStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	var (
-		mu   sync.Mutex
-		done []string
-	)
-	slow := func(_ context.Context, m *messaging.Message) {
-		time.Sleep(5 * time.Second) // the handler's work: longer than 2 heartbeats (2 x 2s)
-		if m.Ack() == nil {
-			mu.Lock()
-			done = append(done, m.ID)
-			mu.Unlock()
-		}
-	}
-	sub, err := jetstream.NewSubscriber(js, testStream.Name, "workers",
+	// Each handler takes longer than two heartbeats (2 x 2s).
+	r := &received{work: 5 * time.Second, ids: map[string]bool{}}
+	sub := subscribeWith(t, js, testStream.Name,
 		jetstream.ConsumerConfig{AckWait: time.Minute, MaxAckPending: 100, PullMaxMessages: 8},
-		jetstream.WithConcurrency(1), jetstream.WithMetrics(reg)).Subscribe(context.Background(), messagingtest.Subject, slow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), within)
-		defer cancel()
-		_ = sub.Drain(ctx)
-	})
-	publish(t, js, "slow", 2)
-	testkit.Eventually(t, "both slow orders handled", within, func() (bool, string) {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(done) == 2, fmt.Sprintf("%d handled", len(done))
-	})
-	if err := sub.(messaging.HealthChecker).Healthy(); err != nil {
+		r, jetstream.WithConcurrency(1), jetstream.WithMetrics(reg))
+	ids := publish(t, js, "slow", 2)
+	testkit.Until(t, "both slow orders handled", func() bool { return r.all(ids) })
+	if err := sub.Healthy(); err != nil {
 		t.Errorf("unhealthy after slow handlers: %v", err)
 	}
 	if n := counter(t, reg, "orders_consume_stalls_total", "heartbeat_missed"); n != 0 {
