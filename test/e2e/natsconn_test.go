@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // natsConn is one NATS connection to the release's servers through one
@@ -61,16 +63,12 @@ func (e env) connectNATS(t *testing.T, servers int, user, password string) *nats
 		stop()
 		t.Fatalf("connect to NATS through port-forwards %v: %v", urls, err)
 	}
-	var connected bool
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if connected = nc.IsConnected(); connected {
-			break
-		}
-	}
-	if !connected {
+	if err := testkit.Await(t, fmt.Sprintf("NATS connected through port-forwards %v", urls), 60*time.Second, func() (bool, string) {
+		return nc.IsConnected(), nc.Status().String()
+	}, testkit.Every(200*time.Millisecond)); err != nil {
 		nc.Close()
 		stop()
-		t.Fatalf("NATS through port-forwards %v: not connected within 60s", urls)
+		t.Fatal(err)
 	}
 	js, err := natsjs.New(nc)
 	if err != nil {
