@@ -49,8 +49,3 @@ lint: ## gofmt and go vet
 test: lint tools build ## run every test that needs no cluster or container engine (race detector on)
 	$(GO) test -race -count=1 -timeout 12m ./...
 	@for step in $(TEST_EXTRA); do $(MAKE) --no-print-directory $$step || exit 1; done
-
-.PHONY: bench
-bench: build tools ## benchmarks of the publish and consume paths, and each binary's RSS
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s -count 1 ./platform/... ./services/...
-	./scripts/rss.sh

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distsys-go/orders/platform/events"
+)
+
+// Ceiling names: what `nats bench` reaches on the same server, the upper
+// bound each path of ours is compared with.
+const (
+	ceilPubSync  = "js pub sync"
+	ceilPubAsync = "js pub async"
+	ceilConsume  = "js consume"
+	ceilKVPut    = "kv put"
+	ceilCorePub  = "core pub"
+)
+
+// errNoStats: `nats bench` printed no "stats: N msgs/sec" line.
+var errNoStats = errors.New("no msgs/sec figure in nats bench output")
+
+var statsLine = regexp.MustCompile(`stats: ([0-9][0-9,]*(?:\.[0-9]+)?) msgs/sec`)
+
+// ParseBenchRate returns the msgs/sec of the first stats line of `nats
+// bench` output ("NATS JetStream ... stats: 111,878 msgs/sec ~ ...").
+func ParseBenchRate(out string) (float64, error) {
+	m := statsLine.FindStringSubmatch(out)
+	if m == nil {
+		return 0, errNoStats
+	}
+	return strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
+}
+
+// orderSize is the size of one order's JSON body, so that the ceilings
+// move messages as large as ours.
+func orderSize() int {
+	b, _ := json.Marshal(events.OrderEvent{ID: events.NewOrderID(), ProductID: "sku-apple", Quantity: 3, CreatedAt: time.Now().UTC()})
+	return len(b)
+}
+
+// ceilingRun is one `nats bench` command; a step with two runs (consume
+// needs the messages async pub stored first) reads the rate of the last.
+type ceilingRun struct {
+	name string
+	runs [][]string
+}
+
+func ceilingRuns(n, syncN, kvN int) []ceilingRun {
+	size := fmt.Sprintf("--size=%dB", orderSize())
+	msgs := func(k int) string { return fmt.Sprintf("--msgs=%d", k) }
+	const subj = "bench.orders"
+	return []ceilingRun{
+		{ceilPubSync, [][]string{{"js", "pub", "sync", msgs(syncN), size, "--create", subj}}},
+		{ceilPubAsync, [][]string{{"js", "pub", "async", msgs(n), size, "--create", subj}}},
+		{ceilConsume, [][]string{
+			{"js", "pub", "async", msgs(n), size, "--create", subj},
+			{"js", "consume", msgs(n)},
+		}},
+		{ceilKVPut, [][]string{{"kv", "put", msgs(kvN), size}}},
+		{ceilCorePub, [][]string{{"pub", msgs(n), size, "bench.core"}}},
+	}
+}
+
+// runCeiling runs c on a fresh server and returns the last run's rate.
+func runCeiling(bins Bins, c ceilingRun) (float64, error) {
+	srv, err := StartServer(bins.Server)
+	if err != nil {
+		return 0, err
+	}
+	defer srv.Stop()
+	var rate float64
+	for _, args := range c.runs {
+		full := append([]string{"--server=" + srv.URL, "bench"}, args...)
+		full = append(full, "--no-progress")
+		out, err := exec.Command(bins.Nats, full...).CombinedOutput()
+		if err != nil {
+			return 0, fmt.Errorf("nats %s: %w: %s", strings.Join(args, " "), err, lastLines(string(out), 3))
+		}
+		if rate, err = ParseBenchRate(string(out)); err != nil {
+			return 0, fmt.Errorf("nats %s: %w", strings.Join(args, " "), err)
+		}
+	}
+	return rate, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], " | ")
+}

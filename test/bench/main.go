@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line: where things are, and the sizes.
+type options struct {
+	bin, out, goBench string
+	sizes             Sizes
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.bin, "bin", "bin", "directory of nats-server, nats, producer and consumer")
+	fs.StringVar(&o.out, "out", "bench", "directory report.md and the plots are written to")
+	fs.StringVar(&o.goBench, "gobench", "", "file with `go test -bench` output to include in the report")
+	fs.IntVar(&o.sizes.Orders, "orders", 20000, "orders per producer and consumer run")
+	fs.IntVar(&o.sizes.CeilingOrders, "ceiling-orders", 100000, "messages of the js pub async, js consume and core pub ceilings")
+	fs.IntVar(&o.sizes.SyncOrders, "sync-orders", 10000, "messages of the js pub sync ceiling")
+	fs.IntVar(&o.sizes.KVOrders, "kv-orders", 10000, "puts of the kv put ceiling")
+	fs.DurationVar(&o.sizes.LatencyFor, "latency-for", 2*time.Second, "length of each fixed-rate run")
+	fs.IntVar(&o.sizes.MaxConsumers, "consumers", 4, "throughput is measured with 1 up to this many consumers")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.sizes.LatencyRates = []float64{1000, 10000}
+	return o, nil
+}
+
+func run(args []string) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	bins, err := binsIn(o.bin)
+	if err != nil {
+		return err
+	}
+	r := Report{Machine: readMachine(bins), Started: time.Now(), Sizes: o.sizes, Ceilings: map[string]float64{}}
+	if o.goBench != "" {
+		b, err := os.ReadFile(o.goBench)
+		if err != nil {
+			return fmt.Errorf("-gobench: %w", err)
+		}
+		r.GoBench = benchLines(string(b))
+	}
+	fmt.Fprintf(os.Stderr, "bench: load average %s, %d cores, %s\n", r.Machine.LoadAverage, r.Machine.Cores, r.Machine.NatsServer)
+	measureAll(&r, bins, &progress{w: os.Stderr, start: r.Started})
+	r.Elapsed = time.Since(r.Started)
+	if err := write(r, o.out); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s in %s\n", filepath.Join(o.out, "report.md"), r.Elapsed.Round(time.Second))
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("%d steps failed (listed in the report)", len(r.Problems))
+	}
+	return nil
+}
+
+// write renders the report and its plots into dir.
+func write(r Report, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	if err := r.Render(&md); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return writePlots(r, dir)
+}
+
+// benchLines keeps the package and result lines of `go test -bench`
+// output, without the per-package ok/PASS noise.
+func benchLines(out string) string {
+	var keep []string
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "pkg: ") || strings.HasPrefix(line, "Benchmark") {
+			keep = append(keep, strings.TrimRight(line, "\n"))
+		}
+	}
+	return strings.Join(keep, "\n")
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Delivery modes the binaries run in (DELIVERY_MODE).
+const (
+	modeJetStream = "jetstream"
+	modeCore      = "core"
+)
+
+// Bounds of a step's waits: how long a broken step hangs, not how long a
+// working one takes.
+const (
+	startBound = 30 * time.Second
+	runBound   = 90 * time.Second
+	stopBound  = 30 * time.Second
+	// quiet: in core mode an order the consumer dropped never arrives,
+	// so a drain ends when no order arrived for this long.
+	quiet = time.Second
+)
+
+// Throughput is one run's rate and cost.
+type Throughput struct {
+	Procs      int     // processes measured (consumers)
+	Orders     int     // orders they logged
+	Rate       float64 // orders per second, from the log timestamps
+	CPUPer1000 float64 // CPU-seconds per 1,000 orders, all Procs together
+	MaxRSSMB   float64 // largest max RSS of the Procs
+}
+
+// session is one measurement: a fresh server, the binaries, and what they did.
+type session struct {
+	bins Bins
+	mode string
+	srv  *Server
+	all  []*Proc
+}
+
+func newSession(bins Bins, mode string) (*session, error) {
+	srv, err := StartServer(bins.Server)
+	if err != nil {
+		return nil, err
+	}
+	return &session{bins: bins, mode: mode, srv: srv}, nil
+}
+
+// close kills whatever still runs and stops the server.
+func (r *session) close() {
+	for _, p := range r.all {
+		p.Kill()
+	}
+	r.srv.Stop()
+}
+
+func (r *session) producer(name string, extra ...string) (*Proc, error) {
+	p, err := StartProc(name, r.bins.Producer, serviceEnv(r.srv.URL, r.mode, name, extra...))
+	if err == nil {
+		r.all = append(r.all, p)
+	}
+	return p, err
+}
+
+// consumers starts k consumers and waits until each is subscribed.
+func (r *session) consumers(k int) ([]*Proc, error) {
+	var ps []*Proc
+	for i := range k {
+		name := "consumer-" + strconv.Itoa(i+1)
+		p, err := StartProc(name, r.bins.Consumer, serviceEnv(r.srv.URL, r.mode, name))
+		if err != nil {
+			return nil, err
+		}
+		r.all = append(r.all, p)
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		if err := p.WaitLogged(msgConsuming, 1, startBound); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
+// publish runs a producer to completion: n orders at rate per second
+// (0: as fast as the server acknowledges).
+func (r *session) publish(n int, rate float64) (*Proc, Usage, error) {
+	extra := []string{"PUBLISH_COUNT=" + strconv.Itoa(n), "PUBLISH_INTERVAL=0"}
+	if rate > 0 {
+		extra = append(extra, "PUBLISH_RATE="+strconv.FormatFloat(rate, 'f', -1, 64))
+	}
+	p, err := r.producer("producer", extra...)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	u, err := p.Wait(runBound)
+	return p, u, err
+}
+
+// drain waits until the consumers logged n orders between them (in core
+// mode: or until none arrived for `quiet`, the rest was dropped), then
+// stops them and sums up.
+func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
+	total := func() int {
+		s := 0
+		for _, p := range ps {
+			s += p.Count(msgReceived)
+		}
+		return s
+	}
+	last, lastAt := -1, time.Now()
+	err := poll(runBound, func() (bool, error) {
+		t := total()
+		if t != last {
+			last, lastAt = t, time.Now()
+		}
+		return t >= n || (mode == modeCore && time.Since(lastAt) > quiet), nil
+	}, fmt.Sprintf("%d consumers: %d orders", len(ps), n))
+	if err != nil {
+		return Throughput{}, nil, err
+	}
+	var (
+		evs  []Event
+		tp   = Throughput{Procs: len(ps)}
+		cpu  time.Duration
+		errs []error
+	)
+	for _, p := range ps {
+		u, err := p.Stop(stopBound)
+		errs = append(errs, err)
+		cpu += u.CPU
+		tp.MaxRSSMB = max(tp.MaxRSSMB, u.MaxRSSMB)
+		evs = append(evs, p.Events()...)
+	}
+	times := Times(evs, msgReceived)
+	tp.Orders, tp.Rate = len(times), Rate(times)
+	tp.CPUPer1000 = PerThousand(cpu.Seconds(), tp.Orders)
+	return tp, evs, errors.Join(errs...)
+}

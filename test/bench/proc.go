@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// errTimeout: a process did not reach the awaited state in time.
+var errTimeout = errors.New("timed out")
+
+// Usage is what the kernel accounted for an exited process.
+type Usage struct {
+	CPU      time.Duration // user + system
+	MaxRSSMB float64
+}
+
+// Proc is a binary running as a child process whose stdout JSON log lines
+// are parsed as they come.
+type Proc struct {
+	name   string
+	cmd    *exec.Cmd
+	done   chan struct{}
+	mu     sync.Mutex
+	events []Event
+	counts map[string]int
+	stderr bytes.Buffer
+	err    error // of Wait, once done is closed
+}
+
+// StartProc runs path with args and the environment env.
+func StartProc(name, path string, env []string, args ...string) (*Proc, error) {
+	p := &Proc{name: name, done: make(chan struct{}), counts: map[string]int{}}
+	p.cmd = exec.Command(path, args...)
+	p.cmd.Env = env
+	// The kernel kills the child when the harness dies (Ctrl-C, a panic).
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%s: stdout: %w", name, err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() {
+		p.read(out)
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *Proc) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		ev, ok := ParseLine(sc.Bytes())
+		if !ok {
+			continue
+		}
+		p.mu.Lock()
+		p.events = append(p.events, ev)
+		p.counts[ev.Msg]++
+		p.mu.Unlock()
+	}
+	_, _ = io.Copy(io.Discard, r) // a line too long must not block the child
+}
+
+// Count is how many lines with message msg the process logged so far.
+func (p *Proc) Count(msg string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts[msg]
+}
+
+// Events returns a copy of the parsed log lines so far.
+func (p *Proc) Events() []Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Event(nil), p.events...)
+}
+
+// WaitLogged waits until the process logged msg at least n times.
+func (p *Proc) WaitLogged(msg string, n int, timeout time.Duration) error {
+	return poll(timeout, func() (bool, error) {
+		select {
+		case <-p.done:
+			if p.Count(msg) >= n {
+				return true, nil
+			}
+			return false, fmt.Errorf("%s exited (%v) after %d %q lines, want %d: %s", p.name, p.err, p.Count(msg), msg, n, p.stderrTail())
+		default:
+			return p.Count(msg) >= n, nil
+		}
+	}, fmt.Sprintf("%s: %d %q lines", p.name, n, msg))
+}
+
+// Wait waits for the process to exit by itself and returns its usage.
+func (p *Proc) Wait(timeout time.Duration) (Usage, error) {
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return Usage{}, fmt.Errorf("%s did not exit within %s: %w", p.name, timeout, errTimeout)
+	}
+	if p.err != nil {
+		return p.usage(), fmt.Errorf("%s: %w: %s", p.name, p.err, p.stderrTail())
+	}
+	return p.usage(), nil
+}
+
+// Stop sends SIGTERM and waits for the process to shut down.
+func (p *Proc) Stop(timeout time.Duration) (Usage, error) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	return p.Wait(timeout)
+}
+
+// Kill ends the process without waiting for a clean shutdown; for cleanup
+// after a failed step.
+func (p *Proc) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+func (p *Proc) usage() Usage {
+	ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return Usage{}
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return Usage{CPU: cpu, MaxRSSMB: float64(ru.Maxrss) / 1024} // Maxrss is in KiB on Linux
+}
+
+// RSSMB reads the process's resident set now, from /proc.
+func (p *Proc) RSSMB() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", p.name, err)
+	}
+	return parseVmRSS(string(b))
+}
+
+// parseVmRSS returns the VmRSS line of a /proc/<pid>/status text in MiB.
+func parseVmRSS(status string) (float64, error) {
+	for line := range strings.Lines(status) {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		if err != nil {
+			return 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+		}
+		return kb / 1024, nil
+	}
+	return 0, errors.New("no VmRSS line")
+}
+
+func (p *Proc) stderrTail() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stderr.String()
+	if len(s) > 500 {
+		s = s[len(s)-500:]
+	}
+	return strings.TrimSpace(s)
+}
+
+// poll calls cond every 20 ms until it is true, fails, or timeout passes.
+func poll(timeout time.Duration, cond func() (bool, error), what string) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s after %s: %w", what, timeout, errTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}

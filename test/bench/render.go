@@ -1,0 +1,236 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// Targets of issue 11 the report marks as met or missed.
+const (
+	targetP99Ms       = 5.0
+	targetIdleRSSMB   = 20.0
+	targetLoadedRSSMB = 40.0
+)
+
+// Plot files, next to report.md.
+const (
+	plotLatency = "latency_cdf.png"
+	plotScaling = "throughput_consumers.png"
+	plotRatios  = "ratios.png"
+)
+
+// Render writes the report as Markdown.
+func (r Report) Render(w io.Writer) error {
+	mw := &mdWriter{w: w}
+	mw.header(r)
+	mw.ratios(r.Ratios())
+	mw.latency(r)
+	mw.scaling(r)
+	mw.costs(r)
+	mw.machine(r)
+	mw.goBench(r.GoBench)
+	mw.problems(r.Problems)
+	return mw.err
+}
+
+// mdWriter writes Markdown and keeps the first write error.
+type mdWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (m *mdWriter) printf(format string, args ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, args...)
+	}
+}
+
+func (m *mdWriter) row(cells ...string) { m.printf("| %s |\n", strings.Join(cells, " | ")) }
+
+func (m *mdWriter) table(head ...string) {
+	m.row(head...)
+	sep := make([]string, len(head))
+	for i := range sep {
+		sep[i] = "---"
+	}
+	m.row(sep...)
+}
+
+func (m *mdWriter) header(r Report) {
+	m.printf("# Benchmark report\n\n")
+	m.printf("Written by `make bench` (test/bench) on %s in %s, load average %s at the start, on %d × %s.\n",
+		r.Started.UTC().Format("2006-01-02 15:04 UTC"), r.Elapsed.Round(timeRound), r.Machine.LoadAverage, r.Machine.Cores, r.Machine.CPU)
+	m.printf("Each figure is one run on a fresh nats-server (file store, loopback); rates are taken from the services' own log timestamps, start-up excluded. " +
+		"The ceilings are `nats bench` (natscli) on the same server with messages of an order's size. Figures vary from run to run and machine to machine: read the ratios, not the absolute rates.\n\n")
+}
+
+func (m *mdWriter) ratios(rows []RatioRow) {
+	m.printf("## Ours against the ceilings\n\n")
+	m.table("path", "mode", "ours (orders/s)", "ceiling", "ceiling (msgs/s)", "ratio", "target")
+	for _, row := range rows {
+		m.row(row.Path, row.Mode, rate(row.Ours), row.Ceiling, rate(row.CeilingRate), percent(row.Ratio), ratioTarget(row))
+	}
+	m.printf("\n![ours against the ceilings](%s)\n\n", plotRatios)
+}
+
+func (m *mdWriter) latency(r Report) {
+	m.printf("## End-to-end latency at fixed rates, one consumer\n\n")
+	m.printf("Age of each order when the consumer has recorded it (`age_ms` of its \"received order\" line).\n\n")
+	m.table("mode", "rate (orders/s)", "achieved", "orders", "p50 (ms)", "p99 (ms)", "max (ms)", "p99 < 5 ms")
+	for _, mr := range r.Modes {
+		for _, l := range mr.Latency {
+			m.row(mr.Mode, rate(l.Target), rate(l.Achieved), fmt.Sprint(l.N), ms(l.P50), ms(l.P99), ms(l.Max), met(l.P99, targetP99Ms, l.N > 0))
+		}
+	}
+	m.printf("\n![latency CDF](%s)\n\n", plotLatency)
+}
+
+func (m *mdWriter) scaling(r Report) {
+	m.printf("## Throughput against consumer count\n\n")
+	m.printf("JetStream: %d stored orders drained by k consumers. Core: k consumers taking %[1]d orders while the producer publishes them at full rate (core NATS drops what a consumer cannot take).\n\n", r.Sizes.Orders)
+	head := []string{"consumers"}
+	for _, mr := range r.Modes {
+		head = append(head, mr.Mode+" (orders/s)", mr.Mode+" orders")
+	}
+	m.table(head...)
+	for k := 1; k <= r.Sizes.MaxConsumers; k++ {
+		cells := []string{fmt.Sprint(k)}
+		for _, mr := range r.Modes {
+			tp := scalingAt(mr, k)
+			cells = append(cells, rate(tp.Rate), fmt.Sprint(tp.Orders))
+		}
+		m.row(cells...)
+	}
+	m.printf("\n![throughput against consumers](%s)\n\n", plotScaling)
+}
+
+func (m *mdWriter) costs(r Report) {
+	m.printf("## Cost per 1,000 orders and memory\n\n")
+	m.printf("CPU-seconds (user + system) and max RSS of the full-rate runs (producer alone; one consumer draining), from the kernel's accounting of each process; idle RSS read from /proc after start-up with nothing to do.\n\n")
+	m.table("service", "mode", "CPU-s per 1,000 orders", "max RSS at full rate (MB)", "< 40 MB", "idle RSS (MB)", "< 20 MB")
+	for _, mr := range r.Modes {
+		cons := scalingAt(mr, 1)
+		m.row("producer", mr.Mode, cpu(mr.Producer.CPUPer1000), mb(mr.Producer.MaxRSSMB), met(mr.Producer.MaxRSSMB, targetLoadedRSSMB, mr.Producer.MaxRSSMB > 0),
+			mb(mr.Idle.Producer), met(mr.Idle.Producer, targetIdleRSSMB, mr.Idle.Producer > 0))
+		m.row("consumer", mr.Mode, cpu(cons.CPUPer1000), mb(cons.MaxRSSMB), met(cons.MaxRSSMB, targetLoadedRSSMB, cons.MaxRSSMB > 0),
+			mb(mr.Idle.Consumer), met(mr.Idle.Consumer, targetIdleRSSMB, mr.Idle.Consumer > 0))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) machine(r Report) {
+	s := r.Sizes
+	m.printf("## Machine and sizes\n\n")
+	m.table("", "")
+	m.row("CPU", fmt.Sprintf("%s, %d cores", r.Machine.CPU, r.Machine.Cores))
+	m.row("kernel", r.Machine.Kernel)
+	m.row("Go", r.Machine.Go)
+	m.row("nats-server", r.Machine.NatsServer)
+	m.row("natscli", r.Machine.Natscli)
+	m.row("load average at start (1, 5, 15 min)", r.Machine.LoadAverage)
+	m.row("orders per producer/consumer run", fmt.Sprint(s.Orders))
+	m.row("ceiling messages (pub async, consume, core pub / pub sync / kv put)", fmt.Sprintf("%d / %d / %d", s.CeilingOrders, s.SyncOrders, s.KVOrders))
+	m.row("each fixed-rate run", s.LatencyFor.String()+" of orders")
+	m.printf("\n")
+}
+
+func (m *mdWriter) goBench(out string) {
+	if out == "" {
+		return
+	}
+	m.printf("## In-process benchmarks (`go test -bench`, allocations per order)\n\n```\n%s\n```\n\n", strings.TrimSpace(out))
+}
+
+func (m *mdWriter) problems(ps []string) {
+	if len(ps) == 0 {
+		return
+	}
+	m.printf("## Steps that failed\n\n")
+	for _, p := range ps {
+		m.printf("- %s\n", p)
+	}
+	m.printf("\n")
+}
+
+// scalingAt is the run with k consumers, zero when it is missing.
+func scalingAt(mr ModeResult, k int) Throughput {
+	if k < 1 || k > len(mr.Scaling) {
+		return Throughput{}
+	}
+	return mr.Scaling[k-1]
+}
+
+const timeRound = 100 * time.Millisecond
+
+func missing(v float64) bool { return v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) }
+
+func rate(v float64) string {
+	if missing(v) {
+		return "n/a"
+	}
+	return thousands(int64(math.Round(v)))
+}
+
+func percent(v float64) string {
+	if missing(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f%%", v*100)
+}
+
+// ms formats a latency; 0 ms is a measured value.
+func ms(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// mb and cpu format memory and CPU time; 0 means not measured.
+func mb(v float64) string  { return positive(v, "%.1f") }
+func cpu(v float64) string { return positive(v, "%.3f") }
+
+func positive(v float64, format string) string {
+	if missing(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+// met says whether v is below limit; "n/a" when v was not measured.
+func met(v, limit float64, measured bool) string {
+	switch {
+	case !measured || math.IsNaN(v):
+		return "n/a"
+	case v < limit:
+		return "met"
+	default:
+		return "missed"
+	}
+}
+
+func ratioTarget(row RatioRow) string {
+	if row.Target == 0 {
+		return ""
+	}
+	verdict := "n/a"
+	if !math.IsNaN(row.Ratio) {
+		verdict = map[bool]string{true: "met", false: "missed"}[row.Ratio >= row.Target]
+	}
+	return fmt.Sprintf("≥ %.0f%%: %s", row.Target*100, verdict)
+}
+
+// thousands formats n with comma separators: 12345 → "12,345".
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

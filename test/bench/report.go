@@ -1,0 +1,37 @@
+package main
+
+import (
+	"time"
+)
+
+// Report is everything one run measured.
+type Report struct {
+	Machine  Machine
+	Started  time.Time
+	Elapsed  time.Duration
+	Sizes    Sizes
+	Ceilings map[string]float64 // msgs/s by ceiling name
+	Modes    []ModeResult
+	GoBench  string   // `go test -bench` output, when given
+	Problems []string // steps that failed, one line each
+}
+
+// ModeResult is what one delivery mode measured.
+type ModeResult struct {
+	Mode     string
+	Idle     IdleRSS
+	Producer Throughput
+	Scaling  []Throughput // index k-1: k consumers
+	Latency  []Latency
+}
+
+// Sizes are the order counts a run used.
+type Sizes struct {
+	Orders        int           // producer and consumer runs
+	CeilingOrders int           // js pub async, js consume, core pub
+	SyncOrders    int           // js pub sync
+	KVOrders      int           // kv put
+	LatencyFor    time.Duration // each fixed-rate run publishes rate × this
+	LatencyRates  []float64
+	MaxConsumers  int
+}
