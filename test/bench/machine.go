@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -56,4 +57,15 @@ func readText(path string) string {
 func command(path string, args ...string) string {
 	out, _ := exec.Command(path, args...).CombinedOutput()
 	return strings.TrimSpace(string(out))
+}
+
+// Busy reports whether the 1-minute load average exceeded the cores: other
+// work competed with the run.
+func (m Machine) Busy() bool {
+	f := strings.Fields(m.LoadAverage)
+	if len(f) == 0 {
+		return false
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	return err == nil && load > float64(m.Cores)
 }

@@ -63,6 +63,18 @@ func TestMachineParsing(t *testing.T) {
 	}
 }
 
+func TestMachineBusy(t *testing.T) {
+	tests := []struct {
+		load string
+		want bool
+	}{{"8.29 5.06 3.65", true}, {"1.50 5.06 3.65", false}, {"2.00 1 1", false}, {"", false}, {"x", false}}
+	for _, tt := range tests {
+		if got := (Machine{Cores: 2, LoadAverage: tt.load}).Busy(); got != tt.want {
+			t.Errorf("Busy with load %q on 2 cores = %v, want %v", tt.load, got, tt.want)
+		}
+	}
+}
+
 func TestBenchLines(t *testing.T) {
 	out := "goos: linux\ngoarch: amd64\npkg: example/a\ncpu: AMD EPYC\nBenchmarkX-2   \t 100\t 10 ns/op\t 3 allocs/op\nPASS\nok  \texample/a\t1.0s\n?   \texample/b\t[no test files]\n"
 	want := "pkg: example/a\nBenchmarkX-2   \t 100\t 10 ns/op\t 3 allocs/op"

@@ -93,8 +93,12 @@ func scalingPlot(r Report) (*plot.Plot, error) {
 			lines = append(lines, mr.Mode, xys)
 		}
 	}
+	var ticks []plot.Tick
+	for k := 1; k <= r.Sizes.MaxConsumers; k++ {
+		ticks = append(ticks, plot.Tick{Value: float64(k), Label: fmt.Sprint(k)})
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
 	if len(lines) == 0 {
 		return p, nil
 	}
@@ -103,7 +107,7 @@ func scalingPlot(r Report) (*plot.Plot, error) {
 
 func ratiosPlot(r Report) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "Ours as a share of the natscli ceiling"
+	p.Title.Text = "Ours as a share of the natscli ceiling (dashed: targets)"
 	p.Y.Label.Text = "ratio"
 	rows := r.Ratios()
 	vals := make(plotter.Values, len(rows))
@@ -120,6 +124,11 @@ func ratiosPlot(r Report) (*plot.Plot, error) {
 	}
 	bars.Color = color.RGBA{R: 60, G: 110, B: 180, A: 255}
 	p.Add(plotter.NewGrid(), bars)
+	for i, row := range rows {
+		if row.Target > 0 {
+			p.Add(targetLine(row.Target, i))
+		}
+	}
 	p.NominalX(names...)
 	p.Y.Min = 0
 	return p, nil
@@ -130,4 +139,13 @@ func shortPath(path string) string {
 		return "consumer"
 	}
 	return path
+}
+
+// targetLine is a dashed red line at ratio y over the i-th bar.
+func targetLine(y float64, i int) *plotter.Line {
+	x := float64(i)
+	l, _ := plotter.NewLine(plotter.XYs{{X: x - 0.45, Y: y}, {X: x + 0.45, Y: y}}) // two finite points: no error
+	l.Color = color.RGBA{R: 200, G: 40, B: 40, A: 255}
+	l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	return l
 }

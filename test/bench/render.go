@@ -65,6 +65,9 @@ func (m *mdWriter) header(r Report) {
 		r.Started.UTC().Format("2006-01-02 15:04 UTC"), r.Elapsed.Round(timeRound), r.Machine.LoadAverage, r.Machine.Cores, r.Machine.CPU)
 	m.printf("Each figure is one run on a fresh nats-server (file store, loopback); rates are taken from the services' own log timestamps, start-up excluded. " +
 		"The ceilings are `nats bench` (natscli) on the same server with messages of an order's size. Figures vary from run to run and machine to machine: read the ratios, not the absolute rates.\n\n")
+	if r.Machine.Busy() {
+		m.printf("**The machine was busy when this run started (1-minute load average above its %d cores): the figures are noisy.**\n\n", r.Machine.Cores)
+	}
 }
 
 func (m *mdWriter) ratios(rows []RatioRow) {
@@ -78,7 +81,8 @@ func (m *mdWriter) ratios(rows []RatioRow) {
 
 func (m *mdWriter) latency(r Report) {
 	m.printf("## End-to-end latency at fixed rates, one consumer\n\n")
-	m.printf("Age of each order when the consumer has recorded it (`age_ms` of its \"received order\" line).\n\n")
+	m.printf("Age of each order when the consumer has recorded it (`age_ms` of its \"received order\" line), in the latency run of each rate; "+
+		"\"achieved\" is the producer's own rate in that run, below the rate asked for when the producer could not keep the pace. The plot draws 0 ms at %g ms (log axis).\n\n", minPlotMs)
 	m.table("mode", "rate (orders/s)", "achieved", "orders", "p50 (ms)", "p99 (ms)", "max (ms)", "p99 < 5 ms")
 	for _, mr := range r.Modes {
 		for _, l := range mr.Latency {
@@ -90,7 +94,7 @@ func (m *mdWriter) latency(r Report) {
 
 func (m *mdWriter) scaling(r Report) {
 	m.printf("## Throughput against consumer count\n\n")
-	m.printf("JetStream: %d stored orders drained by k consumers. Core: k consumers taking %[1]d orders while the producer publishes them at full rate (core NATS drops what a consumer cannot take).\n\n", r.Sizes.Orders)
+	m.printf("JetStream: %d stored orders drained by k consumers. Core: k consumers taking %[1]d orders while the producer publishes them at full rate (nothing is stored; a consumer whose client buffer overflows loses the rest, so \"orders\" can fall short).\n\n", r.Sizes.Orders)
 	head := []string{"consumers"}
 	for _, mr := range r.Modes {
 		head = append(head, mr.Mode+" (orders/s)", mr.Mode+" orders")

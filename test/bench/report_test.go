@@ -87,6 +87,9 @@ func TestRender(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
+	if strings.Contains(md, "machine was busy") {
+		t.Error("report calls a machine with load 0.10 busy")
+	}
 	if strings.Contains(md, "In-process benchmarks") {
 		t.Error("report has a go test -bench section without its output")
 	}
