@@ -102,7 +102,9 @@ func (r *session) publish(n int, rate float64) (*Proc, Usage, error) {
 
 // drain waits until the consumers logged n orders between them (in core
 // mode: or until none arrived for `quiet`, the rest was dropped), then
-// stops them and sums up.
+// stops them and sums up. The rate counts only orders received once the
+// last of them was subscribed: the first would otherwise drain alone while
+// the others start.
 func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
 	total := func() int {
 		s := 0
@@ -136,7 +138,7 @@ func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
 		evs = append(evs, p.Events()...)
 	}
 	times := Times(evs, msgReceived)
-	tp.Orders, tp.Rate = len(times), Rate(times)
+	tp.Orders, tp.Rate = len(times), Rate(Since(times, Latest(Times(evs, msgConsuming))))
 	tp.CPUPer1000 = PerThousand(cpu.Seconds(), tp.Orders)
 	return tp, evs, errors.Join(errs...)
 }

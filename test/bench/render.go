@@ -94,7 +94,7 @@ func (m *mdWriter) latency(r Report) {
 
 func (m *mdWriter) scaling(r Report) {
 	m.printf("## Throughput against consumer count\n\n")
-	m.printf("JetStream: %d stored orders drained by k consumers. Core: k consumers taking %[1]d orders while the producer publishes them at full rate (nothing is stored; a consumer whose client buffer overflows loses the rest, so \"orders\" can fall short).\n\n", r.Sizes.Orders)
+	m.printf("JetStream: %d stored orders drained by k consumers. Core: k consumers taking %[1]d orders while the producer publishes them at full rate (nothing is stored; a consumer whose client buffer overflows loses the rest, so \"orders\" can fall short). The rate counts the orders received from the moment the last of the k consumers subscribed.\n\n", r.Sizes.Orders)
 	head := []string{"consumers"}
 	for _, mr := range r.Modes {
 		head = append(head, mr.Mode+" (orders/s)", mr.Mode+" orders")

@@ -68,3 +68,25 @@ func PerThousand(total float64, n int) float64 {
 	}
 	return total / float64(n) * 1000
 }
+
+// Latest is the latest of ts, the zero time when there is none.
+func Latest(ts []time.Time) time.Time {
+	var last time.Time
+	for _, t := range ts {
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last
+}
+
+// Since returns the times of ts not before from.
+func Since(ts []time.Time, from time.Time) []time.Time {
+	var kept []time.Time
+	for _, t := range ts {
+		if !t.Before(from) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}

@@ -82,3 +82,28 @@ func TestRatioAndPerThousand(t *testing.T) {
 		}
 	}
 }
+
+func TestLatestAndSince(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	ts := []time.Time{t0.Add(3 * time.Second), t0, t0.Add(time.Second)}
+	if got := Latest(ts); !got.Equal(t0.Add(3 * time.Second)) {
+		t.Errorf("Latest = %v, want t0+3s", got)
+	}
+	if got := Latest(nil); !got.IsZero() {
+		t.Errorf("Latest(none) = %v, want the zero time", got)
+	}
+	tests := []struct {
+		name string
+		from time.Time
+		want int
+	}{
+		{"zero time keeps all", time.Time{}, 3},
+		{"from is inclusive", t0.Add(time.Second), 2},
+		{"after the last", t0.Add(4 * time.Second), 0},
+	}
+	for _, tt := range tests {
+		if got := Since(ts, tt.from); len(got) != tt.want {
+			t.Errorf("%s: Since kept %d, want %d", tt.name, len(got), tt.want)
+		}
+	}
+}
