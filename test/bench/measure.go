@@ -88,11 +88,10 @@ func (r *session) consumers(k int) ([]*Proc, error) {
 // publish runs a producer to completion: n orders at rate per second
 // (0: as fast as the server acknowledges).
 func (r *session) publish(n int, rate float64) (*Proc, Usage, error) {
-	extra := []string{"PUBLISH_COUNT=" + strconv.Itoa(n), "PUBLISH_INTERVAL=0"}
-	if rate > 0 {
-		extra = append(extra, "PUBLISH_RATE="+strconv.FormatFloat(rate, 'f', -1, 64))
-	}
-	p, err := r.producer("producer", extra...)
+	// Set, not left to the caller's environment: an exported PUBLISH_RATE
+	// or VERIFY_TIMEOUT would change what is measured.
+	p, err := r.producer("producer", "PUBLISH_COUNT="+strconv.Itoa(n), "PUBLISH_INTERVAL=0",
+		"PUBLISH_RATE="+strconv.FormatFloat(rate, 'f', -1, 64), "VERIFY_TIMEOUT=0s")
 	if err != nil {
 		return nil, Usage{}, err
 	}

@@ -104,7 +104,7 @@ func measureIdle(bins Bins, mode string) (IdleRSS, error) {
 	if err != nil {
 		return IdleRSS{}, err
 	}
-	p, err := r.producer("producer", "PUBLISH_INTERVAL=1h")
+	p, err := r.producer("producer", "PUBLISH_INTERVAL=1h", "PUBLISH_RATE=0", "PUBLISH_COUNT=0")
 	if err != nil {
 		return IdleRSS{}, err
 	}
