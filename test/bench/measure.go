@@ -26,11 +26,10 @@ const (
 
 // Throughput is one run's rate and cost.
 type Throughput struct {
-	Procs      int     // processes measured (consumers)
 	Orders     int     // orders they logged
 	Rate       float64 // orders per second, from the log timestamps
-	CPUPer1000 float64 // CPU-seconds per 1,000 orders, all Procs together
-	MaxRSSMB   float64 // largest max RSS of the Procs
+	CPUPer1000 float64 // CPU-seconds per 1,000 orders, all processes together
+	MaxRSSMB   float64 // largest max RSS of the processes
 }
 
 // session is one measurement: a fresh server, the binaries, and what they did.
@@ -50,31 +49,31 @@ func newSession(bins Bins, mode string) (*session, error) {
 }
 
 // close kills whatever still runs and stops the server.
-func (r *session) close() {
-	for _, p := range r.all {
+func (s *session) close() {
+	for _, p := range s.all {
 		p.Kill()
 	}
-	r.srv.Stop()
+	s.srv.Stop()
 }
 
-func (r *session) producer(name string, extra ...string) (*Proc, error) {
-	p, err := StartProc(name, r.bins.Producer, serviceEnv(r.srv.URL, r.mode, name, extra...))
+func (s *session) producer(name string, extra ...string) (*Proc, error) {
+	p, err := StartProc(name, s.bins.Producer, serviceEnv(s.srv.URL, s.mode, name, extra...))
 	if err == nil {
-		r.all = append(r.all, p)
+		s.all = append(s.all, p)
 	}
 	return p, err
 }
 
 // consumers starts k consumers and waits until each is subscribed.
-func (r *session) consumers(k int) ([]*Proc, error) {
+func (s *session) consumers(k int) ([]*Proc, error) {
 	var ps []*Proc
 	for i := range k {
 		name := "consumer-" + strconv.Itoa(i+1)
-		p, err := StartProc(name, r.bins.Consumer, serviceEnv(r.srv.URL, r.mode, name))
+		p, err := StartProc(name, s.bins.Consumer, serviceEnv(s.srv.URL, s.mode, name))
 		if err != nil {
 			return nil, err
 		}
-		r.all = append(r.all, p)
+		s.all = append(s.all, p)
 		ps = append(ps, p)
 	}
 	for _, p := range ps {
@@ -87,10 +86,10 @@ func (r *session) consumers(k int) ([]*Proc, error) {
 
 // publish runs a producer to completion: n orders at rate per second
 // (0: as fast as the server acknowledges).
-func (r *session) publish(n int, rate float64) (*Proc, Usage, error) {
+func (s *session) publish(n int, rate float64) (*Proc, Usage, error) {
 	// Set, not left to the caller's environment: an exported PUBLISH_RATE
 	// or VERIFY_TIMEOUT would change what is measured.
-	p, err := r.producer("producer", "PUBLISH_COUNT="+strconv.Itoa(n), "PUBLISH_INTERVAL=0",
+	p, err := s.producer("producer", "PUBLISH_COUNT="+strconv.Itoa(n), "PUBLISH_INTERVAL=0",
 		"PUBLISH_RATE="+strconv.FormatFloat(rate, 'f', -1, 64), "VERIFY_TIMEOUT=0s")
 	if err != nil {
 		return nil, Usage{}, err
@@ -125,7 +124,7 @@ func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
 	}
 	var (
 		evs  []Event
-		tp   = Throughput{Procs: len(ps)}
+		tp   Throughput
 		cpu  time.Duration
 		errs []error
 	)

@@ -24,8 +24,8 @@ func fixture() Report {
 			{
 				Mode:     modeJetStream,
 				Idle:     IdleRSS{Producer: 15, Consumer: 21},
-				Producer: Throughput{Procs: 1, Orders: 20000, Rate: 85000, CPUPer1000: 0.05, MaxRSSMB: 22},
-				Scaling:  []Throughput{{Procs: 1, Orders: 20000, Rate: 30000, CPUPer1000: 0.04, MaxRSSMB: 41}, {Procs: 2, Orders: 20000, Rate: 45000}},
+				Producer: Throughput{Orders: 20000, Rate: 85000, CPUPer1000: 0.05, MaxRSSMB: 22},
+				Scaling:  []Throughput{{Orders: 20000, Rate: 30000, CPUPer1000: 0.04, MaxRSSMB: 41}, {Orders: 20000, Rate: 45000}},
 				Latency: []Latency{
 					{Target: 1000, Achieved: 999, Summary: Summary{N: 2000, P50: 0.4, P99: 1.25, Max: 7}},
 					{Target: 10000, Achieved: 9000, Summary: Summary{N: 20000, P50: 0.5, P99: 6, Max: 40}},
@@ -34,7 +34,7 @@ func fixture() Report {
 			{
 				Mode:     modeCore,
 				Idle:     IdleRSS{Producer: math.NaN(), Consumer: math.NaN()},
-				Producer: Throughput{Procs: 1, Orders: 20000, Rate: 70000},
+				Producer: Throughput{Orders: 20000, Rate: 70000},
 				Scaling:  []Throughput{{}, {}},
 			},
 		},

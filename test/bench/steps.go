@@ -35,7 +35,7 @@ func measureProducer(bins Bins, mode string, n int) (Throughput, error) {
 	}
 	times := Times(p.Events(), msgPublished)
 	return Throughput{
-		Procs: 1, Orders: len(times), Rate: Rate(times),
+		Orders: len(times), Rate: Rate(times),
 		CPUPer1000: PerThousand(u.CPU.Seconds(), len(times)), MaxRSSMB: u.MaxRSSMB,
 	}, nil
 }
@@ -70,22 +70,23 @@ func measureConsumers(bins Bins, mode string, k, n int) (Throughput, error) {
 
 // measureLatency publishes n orders at rate per second to one consumer.
 func measureLatency(bins Bins, mode string, rate float64, n int) (Latency, error) {
+	l := Latency{Target: rate, Summary: Summarize(nil)}
 	r, err := newSession(bins, mode)
 	if err != nil {
-		return Latency{}, err
+		return l, err
 	}
 	defer r.close()
 	ps, err := r.consumers(1)
 	if err != nil {
-		return Latency{}, err
+		return l, err
 	}
 	p, _, err := r.publish(n, rate)
 	if err != nil {
-		return Latency{}, err
+		return l, err
 	}
 	_, evs, err := drain(ps, n, mode)
 	ages := Ages(evs, msgReceived)
-	l := Latency{Target: rate, Achieved: Rate(Times(p.Events(), msgPublished)), Summary: Summarize(ages), Ages: ages}
+	l.Achieved, l.Summary, l.Ages = Rate(Times(p.Events(), msgPublished)), Summarize(ages), ages
 	if err == nil && len(ages) == 0 {
 		err = errors.New(`no age_ms in the consumer's "received order" lines`)
 	}
