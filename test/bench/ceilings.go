@@ -19,7 +19,7 @@ const (
 	ceilPubSync  = "js pub sync"
 	ceilPubAsync = "js pub async"
 	ceilConsume  = "js consume"
-	ceilKVPut    = "kv put"
+	ceilKVPut    = "kv put --clients 16"
 	ceilCorePub  = "core pub"
 )
 
@@ -63,7 +63,8 @@ func ceilingRuns(n, syncN, kvN int) []ceilingRun {
 			{"js", "pub", "async", msgs(n), size, "--create", subj},
 			{"js", "consume", msgs(n)},
 		}},
-		{ceilKVPut, [][]string{{"kv", "put", msgs(kvN), size}}},
+		// 16 clients, as the issue measured it: one sync client is latency-bound.
+		{ceilKVPut, [][]string{{"kv", "put", "--clients=16", msgs(kvN), size}}},
 		{ceilCorePub, [][]string{{"pub", msgs(n), size, "bench.core"}}},
 	}
 }

@@ -74,7 +74,7 @@ func TestRender(t *testing.T) {
 		"load average 0.10 0.20 0.30 at the start, on 2 × Test CPU",
 		"| producer | jetstream | 85,000 | js pub async | 100,000 | 85% | ≥ 80%: met |",
 		"| consumer, 1 replica | jetstream | 30,000 | js pub async | 100,000 | 30% | ≥ 40%: missed |",
-		"| consumer, 1 replica | core | n/a | kv put | 12,000 | n/a |  |",
+		"| consumer, 1 replica | core | n/a | kv put --clients 16 | 12,000 | n/a |  |",
 		"| jetstream | 1,000 | 999 | 2000 | 0.40 | 1.25 | 7.00 | met |",
 		"| jetstream | 10,000 | 9,000 | 20000 | 0.50 | 6.00 | 40.00 | missed |",
 		"| 2 | 45,000 | 20000 | n/a | 0 |",
