@@ -6,7 +6,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/natscore"
+	"github.com/distsys-go/orders/platform/messaging/internal/natsmsg"
 )
 
 var _ messaging.Publisher = (*Publisher)(nil)
@@ -22,7 +22,7 @@ func NewPublisher(js natsjs.JetStream) *Publisher { return &Publisher{js: js} }
 // once, so retrying a failed publish with the same ID is safe. The error
 // says whether retrying can help (see publishError).
 func (p *Publisher) Publish(ctx context.Context, msg *messaging.Message) error {
-	if _, err := p.js.PublishMsg(ctx, natscore.ToNATS(msg)); err != nil {
+	if _, err := p.js.PublishMsg(ctx, natsmsg.ToNATS(msg)); err != nil {
 		return publishError(msg.Subject, err)
 	}
 	return nil
