@@ -6,9 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/messaging/natscore"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
 )
@@ -30,18 +28,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var pub messaging.Publisher
-	switch rt.Settings.DeliveryMode {
-	case service.ModeJetStream:
-		if err := rt.EnsureStream(ctx, streamCfg); err != nil {
-			return errors.Join(err, rt.Stop())
-		}
-		pub = jetstream.NewPublisher(rt.JetStream)
-	case service.ModeCore:
-		pub = natscore.NewPublisher(rt.Conn)
+	transport, err := rt.Transport(ctx, streamCfg)
+	if err != nil {
+		return errors.Join(err, rt.Stop())
 	}
 	// An order's message id is the order id: its spans say so.
-	pub = rt.Tracing.Publisher(pub, tracing.WithMessageIDAs(tracing.OrderIDKey))
+	pub := transport.Publisher(tracing.WithMessageIDAs(tracing.OrderIDKey))
 	rt.Ready.Started()
 	p := &producer{
 		pub:      pub,
