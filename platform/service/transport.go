@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -61,17 +62,53 @@ func (r *Runtime) Transport(ctx context.Context, stream jetstream.StreamConfig) 
 	return t, nil
 }
 
+// PublisherOption configures Transport.Publisher.
+type PublisherOption func(*publisherOptions)
+
+type publisherOptions struct {
+	tracing    []tracing.Option
+	ackTimeout time.Duration
+}
+
+// WithTracing sets the options of the publisher's spans.
+func WithTracing(opts ...tracing.Option) PublisherOption {
+	return func(o *publisherOptions) { o.tracing = append(o.tracing, opts...) }
+}
+
+// WithAckTimeout bounds how long a message handed over with
+// messaging.PublishAsync waits for the server's acknowledgement before
+// its PubAck fails with a timeout. Without it such a wait ends only when
+// the connection is lost, so a publisher that publishes asynchronously
+// sets it.
+func WithAckTimeout(d time.Duration) PublisherOption {
+	return func(o *publisherOptions) { o.ackTimeout = d }
+}
+
 // Publisher returns a publisher of the transport's mode, publishing in a
-// span (see tracing.Provider.Publisher, which opts configure). On
-// JetStream its Publish returns once the server stored the message.
-func (t *Transport) Publisher(opts ...tracing.Option) messaging.Publisher {
-	var pub messaging.Publisher
-	if t.mode == ModeJetStream {
-		pub = jetstream.NewPublisher(t.js)
-	} else {
-		pub = natscore.NewPublisher(t.nc)
+// span (see tracing.Provider.Publisher). On JetStream its Publish returns
+// once the server stored the message, and it is a
+// messaging.AsyncPublisher.
+func (t *Transport) Publisher(opts ...PublisherOption) (messaging.Publisher, error) {
+	var o publisherOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	return t.tracing.Publisher(pub, opts...)
+	var pub messaging.Publisher
+	switch {
+	case t.mode != ModeJetStream:
+		pub = natscore.NewPublisher(t.nc)
+	case o.ackTimeout > 0:
+		// The acknowledgement timeout of asynchronous publishes is the
+		// JetStream context's own, so this publisher gets one.
+		js, err := natsjs.New(t.nc, natsjs.WithPublishAsyncTimeout(o.ackTimeout))
+		if err != nil {
+			return nil, fmt.Errorf("jetstream publisher: %w", err)
+		}
+		pub = jetstream.NewPublisher(js)
+	default:
+		pub = jetstream.NewPublisher(t.js)
+	}
+	return t.tracing.Publisher(pub, o.tracing...), nil
 }
 
 // Subscriber returns a subscriber of the transport's mode. On JetStream it

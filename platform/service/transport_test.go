@@ -63,7 +63,11 @@ func TestTransportModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = sub.Drain(context.Background()) })
-			if err := tr.Publisher().Publish(ctx, messaging.NewMessage("orders.created", "order-1", []byte("{}"))); err != nil {
+			pub, err := tr.Publisher(service.WithAckTimeout(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pub.Publish(ctx, messaging.NewMessage("orders.created", "order-1", []byte("{}"))); err != nil {
 				t.Fatal(err)
 			}
 			_, err = rt.JetStream.Stream(ctx, testStream.Name)

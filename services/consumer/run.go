@@ -44,12 +44,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.Join(err, rt.Stop())
 	}
 	sub := transport.Subscriber(service.SubscriberConfig{Group: own.QueueGroup, Consumer: consCfg, Concurrency: own.Concurrency})
+	deadLetters, err := transport.Publisher()
+	if err != nil {
+		return errors.Join(err, rt.Stop())
+	}
 
 	// Tracing wraps the ledger (and the transport its publishers), so that
 	// the ledger write and a dead letter are spans in their order's trace.
 	f := &fulfiller{
 		ledger:        rt.Tracing.Ledger(led),
-		deadLetters:   transport.Publisher(),
+		deadLetters:   deadLetters,
 		deadLetterSub: own.DeadLetterSubject,
 		maxPayload:    own.MaxPayloadBytes,
 		maxDeliver:    consCfg.MaxDeliver,
