@@ -71,11 +71,12 @@ func (p *producer) run(ctx context.Context) ([]string, error) {
 		defer close(collected)
 		p.collect(ctx, sent, slots, &retries, stop)
 	}()
+	sendCtx := context.WithoutCancel(ctx)
 	for issued := 0; p.count == 0 || issued < p.count; issued++ {
 		if p.pace.Wait(ctx) != nil || !acquire(ctx, slots) {
 			break
 		}
-		sent <- p.send(ctx)
+		sent <- p.send(sendCtx)
 	}
 	close(sent)
 	<-collected

@@ -22,7 +22,11 @@ type inFlight struct {
 
 // send makes a new order and sends it without waiting for its
 // acknowledgement (see messaging.PublishAsync: a transport that cannot
-// publishes it synchronously here).
+// publishes it synchronously here). ctx is the run's, without its
+// cancellation: sending is not cut short by shutdown, so an order stored
+// as the producer stops is still counted. The transport bounds it (a
+// synchronous JetStream publish by its default timeout, core NATS only
+// buffers), which spares a timer per order.
 func (p *producer) send(ctx context.Context) *inFlight {
 	order := p.newOrder()
 	data, err := json.Marshal(order)
@@ -30,12 +34,7 @@ func (p *producer) send(ctx context.Context) *inFlight {
 		panic(fmt.Sprintf("encode order: %v", err))
 	}
 	f := &inFlight{order: order, msg: messaging.NewMessage(p.subject, order.ID, data)}
-	// Sending is not cut short by shutdown: it ends with the transport's
-	// answer or PUBLISH_TIMEOUT, so an order stored as the producer stops
-	// is still counted.
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
-	defer cancel()
-	f.ack, f.err = messaging.PublishAsync(sendCtx, p.pub, f.msg)
+	f.ack, f.err = messaging.PublishAsync(ctx, p.pub, f.msg)
 	return f
 }
 
