@@ -50,8 +50,9 @@ func pace(s settings) *rate.Limiter {
 }
 
 // run issues orders until ctx ends, count orders were issued or one could
-// not be published, keeping at most window of them unacknowledged; then
-// it waits for those in flight and returns the ids acknowledged. An order
+// not be published, keeping at most window of them unacknowledged and
+// none new while one is retried; then it waits for those in flight and
+// returns the ids acknowledged. An order
 // counts as published only on its own acknowledgement: one whose last
 // attempt fails after ctx ended is logged as not published, not counted.
 func (p *producer) run(ctx context.Context) ([]string, error) {
@@ -66,14 +67,15 @@ func (p *producer) run(ctx context.Context) ([]string, error) {
 	slots := make(chan struct{}, max(p.window, 1))
 	sent := make(chan *inFlight, cap(slots))
 	var retries sync.WaitGroup
+	retrying := newGate()
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
-		p.collect(ctx, sent, slots, &retries, stop)
+		p.collect(ctx, sent, slots, &retries, retrying, stop)
 	}()
 	sendCtx := context.WithoutCancel(ctx)
 	for issued := 0; p.count == 0 || issued < p.count; issued++ {
-		if p.pace.Wait(ctx) != nil || !acquire(ctx, slots) {
+		if p.pace.Wait(ctx) != nil || !retrying.wait(ctx) || !acquire(ctx, slots) {
 			break
 		}
 		sent <- p.send(sendCtx)

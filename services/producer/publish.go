@@ -40,9 +40,9 @@ func (p *producer) send(ctx context.Context) *inFlight {
 
 // collect waits for each sent order's acknowledgement, in the order they
 // were sent, counts the acknowledged and hands each failed one to a retry
-// goroutine, which frees its slot once done. It returns once sent is
-// closed and drained.
-func (p *producer) collect(ctx context.Context, sent <-chan *inFlight, slots <-chan struct{}, retries *sync.WaitGroup, stop context.CancelFunc) {
+// goroutine, which holds retrying closed and its slot taken until it is
+// done. It returns once sent is closed and drained.
+func (p *producer) collect(ctx context.Context, sent <-chan *inFlight, slots <-chan struct{}, retries *sync.WaitGroup, retrying *gate, stop context.CancelFunc) {
 	for f := range sent {
 		err := f.err
 		if err == nil {
@@ -56,8 +56,12 @@ func (p *producer) collect(ctx context.Context, sent <-chan *inFlight, slots <-c
 			<-slots
 			continue
 		}
+		retrying.hold()
 		retries.Go(func() {
-			defer func() { <-slots }()
+			defer func() {
+				retrying.release()
+				<-slots
+			}()
 			p.retry(ctx, f, err, stop)
 		})
 	}
