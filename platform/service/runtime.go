@@ -34,7 +34,8 @@ type Runtime struct {
 	// off (wraps nothing) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
 	Tracing *tracing.Provider
 
-	ops *ops.Server
+	ops    *ops.Server
+	logOut io.Closer // Log's output, written out by Close
 }
 
 // Start reads and validates the settings (Settings, NATS, HTTP, logging,
@@ -43,35 +44,51 @@ type Runtime struct {
 // service calls Ready.Started.
 // It returns config.ErrHelp after printing the variables for -h.
 func Start(name, version string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
-	var (
-		settings Settings
-		natsCfg  natsconn.Config
-		httpCfg  ops.Config
-		logCfg   logging.Config
-		traceCfg tracing.Config
-	)
-	all := []any{&settings, &natsCfg, &httpCfg, &logCfg, &traceCfg}
+	var env environment
+	all := []any{&env.settings, &env.nats, &env.http, &env.log, &env.trace}
 	for _, spec := range specs {
 		if check, ok := spec.(Check); ok {
-			spec = config.Check(func() error { return check(settings) })
+			spec = config.Check(func() error { return check(env.settings) })
 		}
 		all = append(all, spec)
 	}
 	if err := config.Load(args, stdout, all...); err != nil {
 		return nil, err
 	}
-	instance, err := logging.Instance(settings.Instance, os.Hostname)
+	instance, err := logging.Instance(env.settings.Instance, os.Hostname)
 	if err != nil {
 		return nil, err
 	}
-	settings.Instance = instance
-	log := logging.New(stdout, logCfg, name, instance)
+	env.settings.Instance = instance
+	out := newBatchWriter(stdout)
+	rt, err := connect(name, version, env, logging.New(out, env.log, name, instance))
+	if err != nil {
+		_ = out.Close() // the lines logged so far say what went wrong
+		return nil, err
+	}
+	rt.logOut = out
+	return rt, nil
+}
+
+// environment is the shared part of a service's environment.
+type environment struct {
+	settings Settings
+	nats     natsconn.Config
+	http     ops.Config
+	log      logging.Config
+	trace    tracing.Config
+}
+
+// connect connects to NATS and serves the operational endpoints for
+// Start, logging to log.
+func connect(name, version string, env environment, log *slog.Logger) (*Runtime, error) {
+	settings, natsCfg := env.settings, env.nats
 	reg := ops.NewRegistry()
 	reg.MustRegister(ops.NewBuildInfo(version))
 	log.Info("starting", "version", version, "delivery_mode", settings.DeliveryMode, "nats_url", natsconn.Redact(natsCfg.URL), "subject", settings.Subject)
 
 	var natsStatus *natsconn.Status
-	nc, err := natsconn.Connect(natsCfg, name+"/"+instance, log, natsconn.WithMetrics(reg), natsconn.WithStatus(&natsStatus))
+	nc, err := natsconn.Connect(natsCfg, name+"/"+settings.Instance, log, natsconn.WithMetrics(reg), natsconn.WithStatus(&natsStatus))
 	if err != nil {
 		return nil, err
 	}
@@ -80,13 +97,13 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	tr, err := tracing.Setup(context.Background(), traceCfg, name, version, log)
+	tr, err := tracing.Setup(context.Background(), env.trace, name, version, log)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	ready := ops.NewReadiness(natsStatus.Check)
-	srv, err := ops.Listen(httpCfg, ready, reg, log)
+	srv, err := ops.Listen(env.http, ready, reg, log)
 	if err != nil {
 		nc.Close()
 		_ = tr.Shutdown(context.Background()) // nothing was traced yet
@@ -128,6 +145,9 @@ func (r *Runtime) Close(ctx context.Context) error {
 		r.Log.Warn("spans not exported", "error", err)
 	}
 	r.Log.Info("stopped")
+	if r.logOut != nil {
+		_ = r.logOut.Close()
+	}
 	return errors.Join(errs...)
 }
 

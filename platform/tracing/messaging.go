@@ -74,7 +74,10 @@ func (o options) messageAttrs(msg *messaging.Message, extra ...attribute.KeyValu
 	return append(kv, extra...)
 }
 
-var _ messaging.Publisher = (*publisher)(nil)
+var (
+	_ messaging.AsyncPublisher = (*publisher)(nil)
+	_ messaging.PubAck         = tracedAck{}
+)
 
 // publisher starts a span per Publish and injects its context into the
 // message's headers.
@@ -87,7 +90,9 @@ type publisher struct {
 
 // Publisher returns pub, publishing in a "publish <subject>" span whose
 // trace context travels in the message's headers. With tracing off it
-// returns pub itself.
+// returns pub itself. The result is a messaging.AsyncPublisher whatever
+// pub is: PublishAsync forwards to pub's (see messaging.PublishAsync), the
+// span lasting until the acknowledgement.
 func (p *Provider) Publisher(pub messaging.Publisher, opts ...Option) messaging.Publisher {
 	if !p.Enabled() {
 		return pub
@@ -98,18 +103,54 @@ func (p *Provider) Publisher(pub messaging.Publisher, opts ...Option) messaging.
 // Publish implements messaging.Publisher. It sets msg.Header's trace
 // context: a retried msg carries the context of its latest attempt.
 func (p *publisher) Publish(ctx context.Context, msg *messaging.Message) error {
+	ctx, span := p.start(ctx, msg)
+	err := p.next.Publish(ctx, msg)
+	end(span, err)
+	return err
+}
+
+// PublishAsync implements messaging.AsyncPublisher: the span ends when
+// the PubAck's Wait returns.
+func (p *publisher) PublishAsync(ctx context.Context, msg *messaging.Message) (messaging.PubAck, error) {
+	ctx, span := p.start(ctx, msg)
+	ack, err := messaging.PublishAsync(ctx, p.next, msg)
+	if err != nil {
+		end(span, err)
+		return nil, err
+	}
+	return tracedAck{next: ack, span: span}, nil
+}
+
+// start starts msg's publish span and puts its context in msg's headers.
+func (p *publisher) start(ctx context.Context, msg *messaging.Message) (context.Context, trace.Span) {
 	ctx, span := p.tracer.Start(ctx, "publish "+msg.Subject, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(p.opts.messageAttrs(msg, semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("publish"))...))
-	defer span.End()
 	if msg.Header == nil {
 		msg.Header = map[string]string{}
 	}
 	p.prop.Inject(ctx, propagation.MapCarrier(msg.Header))
-	err := p.next.Publish(ctx, msg)
+	return ctx, span
+}
+
+// end ends a publish span with the publish's outcome.
+func end(span trace.Span, err error) {
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	}
+	span.End()
+}
+
+// tracedAck ends its publish span with the outcome Wait returns.
+type tracedAck struct {
+	next messaging.PubAck
+	span trace.Span
+}
+
+// Wait implements messaging.PubAck.
+func (a tracedAck) Wait(ctx context.Context) error {
+	err := a.next.Wait(ctx)
+	end(a.span, err)
 	return err
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/messaging/natscore"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
 )
@@ -40,28 +39,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.Join(err, rt.Stop())
 	}
 
-	var (
-		sub         messaging.Subscriber
-		deadLetters messaging.Publisher
-	)
-	switch rt.Settings.DeliveryMode {
-	case service.ModeJetStream:
-		if err := rt.EnsureStream(ctx, streamCfg); err != nil {
-			return errors.Join(err, rt.Stop())
-		}
-		sub = jetstream.NewSubscriber(rt.JetStream, streamCfg.Name, own.QueueGroup, consCfg,
-			jetstream.WithConcurrency(own.Concurrency), jetstream.WithLogger(log), jetstream.WithMetrics(rt.Metrics))
-		deadLetters = jetstream.NewPublisher(rt.JetStream)
-	case service.ModeCore:
-		sub = natscore.NewSubscriber(rt.Conn, natscore.WithQueueGroup(own.QueueGroup), natscore.WithConcurrency(own.Concurrency))
-		deadLetters = natscore.NewPublisher(rt.Conn)
+	transport, err := rt.Transport(ctx, streamCfg)
+	if err != nil {
+		return errors.Join(err, rt.Stop())
+	}
+	sub := transport.Subscriber(service.SubscriberConfig{Group: own.QueueGroup, Consumer: consCfg, Concurrency: own.Concurrency})
+	deadLetters, err := transport.Publisher()
+	if err != nil {
+		return errors.Join(err, rt.Stop())
 	}
 
-	// Tracing wraps the ledger and the dead-letter publisher, so that the
-	// ledger write and a dead letter are spans in their order's trace.
+	// Tracing wraps the ledger (and the transport its publishers), so that
+	// the ledger write and a dead letter are spans in their order's trace.
 	f := &fulfiller{
 		ledger:        rt.Tracing.Ledger(led),
-		deadLetters:   rt.Tracing.Publisher(deadLetters),
+		deadLetters:   deadLetters,
 		deadLetterSub: own.DeadLetterSubject,
 		maxPayload:    own.MaxPayloadBytes,
 		maxDeliver:    consCfg.MaxDeliver,

@@ -2,27 +2,26 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
 )
 
-// producer publishes orders at a steady pace.
+// producer publishes orders at a steady pace, up to window of them
+// awaiting their acknowledgement at once.
 type producer struct {
 	pub      messaging.Publisher
 	subject  string
 	pace     *rate.Limiter
 	count    int // 0: until stopped
+	window   int // orders in flight at most; 1 waits for each ack
 	timeout  time.Duration
 	products []string
 	metrics  *metrics
@@ -31,7 +30,10 @@ type producer struct {
 	tracing  *tracing.Provider // nil: off
 	now      func() time.Time
 
-	published int // acknowledged orders so far
+	mu        sync.Mutex
+	published int      // acknowledged orders so far
+	ids       []string // their ids, when count > 0 (for VERIFY_TIMEOUT)
+	err       error    // why the producer stopped on its own
 }
 
 // pace turns the settings into a limiter: PUBLISH_RATE per second when
@@ -47,29 +49,58 @@ func pace(s settings) *rate.Limiter {
 	}
 }
 
-// run publishes until ctx ends or count orders are acknowledged, and
-// returns the ids it published. An order whose publish is in flight when
-// ctx ends is still waited for; one not yet acknowledged by then is not
-// counted as published.
+// run issues orders until ctx ends, count orders were issued or one could
+// not be published, keeping at most window of them unacknowledged and
+// none new while one is retried; then it waits for those in flight and
+// returns the ids acknowledged. An order
+// counts as published only on its own acknowledgement: one whose last
+// attempt fails after ctx ended is logged as not published, not counted.
 func (p *producer) run(ctx context.Context) ([]string, error) {
-	var ids []string
-	for p.count == 0 || p.published < p.count {
-		if err := p.pace.Wait(ctx); err != nil {
-			return ids, nil // stopped
+	// Cancelled on shutdown, or by the first order that cannot be
+	// published: either way no new order is issued.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	// A slot per order in flight, taken when it is issued and freed once it
+	// is acknowledged or given up; sent orders queue for their
+	// acknowledgements in the order they went out, which is the order the
+	// server answers in.
+	slots := make(chan struct{}, max(p.window, 1))
+	sent := make(chan *inFlight, cap(slots))
+	var retries sync.WaitGroup
+	retrying := newGate()
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		p.collect(ctx, sent, slots, &retries, retrying, stop)
+	}()
+	sendCtx := context.WithoutCancel(ctx)
+	for issued := 0; p.count == 0 || issued < p.count; issued++ {
+		if p.pace.Wait(ctx) != nil || !retrying.wait(ctx) || !acquire(ctx, slots) {
+			break
 		}
-		order := p.newOrder()
-		if err := p.publish(ctx, order); err != nil {
-			if ctx.Err() != nil {
-				p.log.Info("order not published: shutting down", "order_id", order.ID)
-				return ids, nil
-			}
-			return ids, err
-		}
-		if p.count > 0 {
-			ids = append(ids, order.ID)
-		}
+		sent <- p.send(sendCtx)
 	}
-	return ids, nil
+	close(sent)
+	<-collected
+	retries.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ids, p.err
+}
+
+// acquire takes a slot of the window, waiting for one to free; false when
+// ctx ended first.
+func acquire(ctx context.Context, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if ctx.Err() != nil { // both were ready and select took the slot
+		<-slots
+		return false
+	}
+	return true
 }
 
 func (p *producer) newOrder() events.OrderEvent {
@@ -79,44 +110,4 @@ func (p *producer) newOrder() events.OrderEvent {
 		Quantity:  1 + rand.IntN(5),
 		CreatedAt: p.now().UTC(),
 	}
-}
-
-// publish sends one order, retrying with backoff until the transport
-// accepts it or ctx ends. Retries reuse the order id as message id, so the
-// stream stores a retried order once.
-func (p *producer) publish(ctx context.Context, order events.OrderEvent) error {
-	data, err := json.Marshal(order)
-	if err != nil {
-		return fmt.Errorf("encode order: %w", err)
-	}
-	msg := messaging.NewMessage(p.subject, order.ID, data)
-	// The order id is an attribute, not part of the message, so that "publish
-	// order failed; retrying" is one message to search the logs for.
-	err = service.Retry(ctx, p.log.With("order_id", order.ID), "publish order", func(context.Context) error {
-		// An attempt is not cut short by shutdown: it ends with the
-		// server's answer or its own timeout.
-		attemptCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
-		defer cancel()
-		if err := p.pub.Publish(attemptCtx, msg); err != nil {
-			reason := publishErrorReason(err)
-			p.metrics.publishErrors.WithLabelValues(reason).Inc()
-			p.health.failed(reason, err)
-			if errors.Is(err, messaging.ErrRejected) {
-				// The server will never take this order: retrying it
-				// would stall every order behind it for ever.
-				return service.Stop(fmt.Errorf("order %s: %w", order.ID, err))
-			}
-			return err
-		}
-		p.health.ok()
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	p.published++
-	p.metrics.published.Inc()
-	// Logged in the publish span's trace, from the message's headers.
-	p.log.InfoContext(p.tracing.FromMessage(ctx, msg), "published order", "order_id", order.ID, "product_id", order.ProductID, "quantity", order.Quantity)
-	return nil
 }

@@ -45,7 +45,7 @@ func (r *recorder) Publish(_ context.Context, m *messaging.Message) error {
 
 func newTestProducer(pub messaging.Publisher, count int) *producer {
 	return &producer{
-		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count,
+		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count, window: 1,
 		timeout: time.Second, products: []string{"sku-a", "sku-b"},
 		metrics: newMetrics(prometheus.NewRegistry()), health: &publishHealth{now: time.Now},
 		log: slog.New(slog.DiscardHandler), now: time.Now,
@@ -102,8 +102,8 @@ func TestProducerStopsOnCancel(t *testing.T) {
 	if _, err := p.run(ctx); err != nil {
 		t.Fatalf("run after cancel: %v, want nil", err)
 	}
-	if p.published != stopAt || len(rec.sent) != stopAt {
-		t.Errorf("published %d, sent %d; want %d each", p.published, len(rec.sent), stopAt)
+	if p.acknowledgedCount() != stopAt || len(rec.sent) != stopAt {
+		t.Errorf("published %d, sent %d; want %d each", p.acknowledgedCount(), len(rec.sent), stopAt)
 	}
 }
 

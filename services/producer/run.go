@@ -6,9 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/messaging/natscore"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
 )
@@ -30,18 +28,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var pub messaging.Publisher
-	switch rt.Settings.DeliveryMode {
-	case service.ModeJetStream:
-		if err := rt.EnsureStream(ctx, streamCfg); err != nil {
-			return errors.Join(err, rt.Stop())
-		}
-		pub = jetstream.NewPublisher(rt.JetStream)
-	case service.ModeCore:
-		pub = natscore.NewPublisher(rt.Conn)
+	transport, err := rt.Transport(ctx, streamCfg)
+	if err != nil {
+		return errors.Join(err, rt.Stop())
 	}
 	// An order's message id is the order id: its spans say so.
-	pub = rt.Tracing.Publisher(pub, tracing.WithMessageIDAs(tracing.OrderIDKey))
+	pub, err := transport.Publisher(service.WithAckTimeout(own.PublishTimeout),
+		service.WithTracing(tracing.WithMessageIDAs(tracing.OrderIDKey)))
+	if err != nil {
+		return errors.Join(err, rt.Stop())
+	}
 	rt.Ready.Started()
 	p := &producer{
 		pub:      pub,
@@ -49,6 +45,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		subject:  rt.Settings.Subject,
 		pace:     pace(own),
 		count:    own.Count,
+		window:   own.MaxInFlight,
 		timeout:  own.PublishTimeout,
 		products: own.ProductIDs,
 		metrics:  newMetrics(rt.Metrics),
@@ -59,12 +56,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// Ready means orders get out: a producer whose every publish is
 	// refused (a full stream, say) says so on /readyz.
 	rt.Ready.Add(p.health.Check)
-	rt.Log.Info("publishing", "subject", p.subject, "rate_per_s", float64(p.pace.Limit()), "count", p.count)
+	rt.Log.Info("publishing", "subject", p.subject, "rate_per_s", float64(p.pace.Limit()), "count", p.count, "max_in_flight", p.window)
 	ids, err := p.run(ctx)
 	if err == nil && own.VerifyTimeout > 0 && ctx.Err() == nil {
 		err = verify(ctx, rt.JetStream, own.DedupBucket, ids, own.VerifyTimeout, rt.Log)
 	}
 	rt.Ready.ShutDown()
-	rt.Log.Info("shutting down", "published", p.published)
+	rt.Log.Info("shutting down", "published", p.acknowledgedCount())
 	return errors.Join(err, rt.Stop())
 }

@@ -22,7 +22,7 @@ func TestHelpAndBadSettings(t *testing.T) {
 		wantCode int
 		want     []string // in stdout for 0, in stderr otherwise
 	}{
-		{"producer", []string{"-h"}, nil, 0, []string{"NATS_URL", "DELIVERY_MODE", "PUBLISH_INTERVAL", "PUBLISH_RATE", "PUBLISH_COUNT", "VERIFY_TIMEOUT", "HTTP_ADDR", "STREAM_NAME", "2s"}},
+		{"producer", []string{"-h"}, nil, 0, []string{"NATS_URL", "DELIVERY_MODE", "PUBLISH_INTERVAL", "PUBLISH_RATE", "PUBLISH_COUNT", "PUBLISH_MAX_IN_FLIGHT", "VERIFY_TIMEOUT", "HTTP_ADDR", "STREAM_NAME", "2s"}},
 		{"consumer", []string{"-h"}, nil, 0, []string{"NATS_URL", "QUEUE_GROUP", "fulfilment-workers", "ACK_WAIT", "DEDUP_BUCKET", "DEAD_LETTER_SUBJECT", "SHUTDOWN_GRACE", "MAX_DELIVER"}},
 		{"producer", []string{"-h"}, nil, 0, []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER_ARG"}},
 		{"consumer", []string{"-h"}, nil, 0, []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER_ARG"}},
@@ -34,6 +34,8 @@ func TestHelpAndBadSettings(t *testing.T) {
 		// Values that parse but cannot work stop the service before it
 		// listens or connects, naming the variable.
 		{"producer", nil, []string{"PUBLISH_RATE=-1"}, 1, []string{"PUBLISH_RATE=-1: must not be negative"}},
+		{"producer", nil, []string{"PUBLISH_MAX_IN_FLIGHT=0"}, 1, []string{"PUBLISH_MAX_IN_FLIGHT=0: want 1 to 4000"}},
+		{"producer", nil, []string{"PUBLISH_MAX_IN_FLIGHT=4001"}, 1, []string{"PUBLISH_MAX_IN_FLIGHT=4001: want 1 to 4000"}},
 		{"producer", nil, []string{"SUBJECT=billing.created"}, 1, []string{`SUBJECT="billing.created" is not captured by STREAM_SUBJECTS=orders.>`}},
 		{"producer", nil, []string{"NATS_URL="}, 1, []string{"NATS_URL"}},
 		{"consumer", nil, []string{"MAX_PAYLOAD_BYTES=-5"}, 1, []string{"MAX_PAYLOAD_BYTES=-5"}},

@@ -9,7 +9,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/natscore"
+	"github.com/distsys-go/orders/platform/messaging/internal/natsmsg"
 )
 
 var _ messaging.Subscription = (*advisorySubscription)(nil)
@@ -80,7 +80,7 @@ func storedMessage(ctx context.Context, js natsjs.JetStream, stream string, seq 
 	if err != nil {
 		return nil, fmt.Errorf("get %s #%d: %w", stream, seq, err)
 	}
-	header, id := natscore.FromNATSHeader(raw.Header)
+	header, id := natsmsg.FromHeader(raw.Header)
 	msg := messaging.NewMessage(raw.Subject, id, raw.Data)
 	msg.Header, msg.Stream, msg.Sequence = header, stream, seq
 	return msg, nil

@@ -6,19 +6,18 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/natscore"
+	"github.com/distsys-go/orders/platform/messaging/internal/natsmsg"
 )
 
 var _ messaging.Settler = settler{}
 
 func toMessage(m natsjs.Msg) *messaging.Message {
-	header, id := natscore.FromNATSHeader(m.Headers())
 	meta, err := m.Metadata()
 	if err != nil {
 		// Only a message not delivered by a consumer lacks metadata.
-		return messaging.NewDelivery(m.Subject(), id, header, m.Data(), 1, settler{m})
+		return natsmsg.Delivery(m.Subject(), m.Headers(), m.Data(), 1, settler{m})
 	}
-	msg := messaging.NewDelivery(m.Subject(), id, header, m.Data(), meta.NumDelivered, settler{m})
+	msg := natsmsg.Delivery(m.Subject(), m.Headers(), m.Data(), meta.NumDelivered, settler{m})
 	msg.Stream, msg.Sequence = meta.Stream, meta.Sequence.Stream
 	return msg
 }

@@ -34,13 +34,8 @@ func TestPublishErrorsSayWhy(t *testing.T) {
 		}
 	}
 	pub := jetstream.NewPublisher(js)
-	publish := func(msg *messaging.Message) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return pub.Publish(ctx, msg)
-	}
 	for i := range 2 {
-		if err := publish(messaging.NewMessage("full.a", fmt.Sprintf("m-%d", i), []byte("x"))); err != nil {
+		if err := publishSync(pub, messaging.NewMessage("full.a", fmt.Sprintf("m-%d", i), []byte("x"))); err != nil {
 			t.Fatalf("publish %d into a stream with room: %v", i, err)
 		}
 	}
@@ -56,14 +51,75 @@ func TestPublishErrorsSayWhy(t *testing.T) {
 		{"no stream captures the subject", messaging.NewMessage("elsewhere.x", "", []byte("x")), messaging.ErrUnavailable},
 	}
 	sentinels := []error{messaging.ErrRejected, messaging.ErrFull, messaging.ErrUnavailable}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := publish(tc.msg)
-			for _, s := range sentinels {
-				if got, want := errors.Is(err, s), s == tc.want; got != want {
-					t.Errorf("publish: %v; wraps %v: %v, want %v", err, s, got, want)
+	for _, how := range publishes {
+		for _, tc := range tests {
+			t.Run(how.name+"/"+tc.name, func(t *testing.T) {
+				err := how.publish(pub, tc.msg)
+				for _, s := range sentinels {
+					if got, want := errors.Is(err, s), s == tc.want; got != want {
+						t.Errorf("publish: %v; wraps %v: %v, want %v", err, s, got, want)
+					}
 				}
-			}
-		})
+			})
+		}
+	}
+}
+
+// publishes are the two ways to publish: waiting for the ack, or handing
+// the message over and waiting for its PubAck.
+var publishes = []struct {
+	name    string
+	publish func(*jetstream.Publisher, *messaging.Message) error
+}{
+	{"Publish", publishSync},
+	{"PublishAsync", func(pub *jetstream.Publisher, msg *messaging.Message) error {
+		ack, err := pub.PublishAsync(context.Background(), msg)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return ack.Wait(ctx)
+	}},
+}
+
+func publishSync(pub *jetstream.Publisher, msg *messaging.Message) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pub.Publish(ctx, msg)
+}
+
+// Many messages in flight at once are each acknowledged once stored, and
+// one sent again under its id while the first is in flight is stored once.
+func TestPublishAsyncStoresEachOnce(t *testing.T) {
+	srv := natstest.Run(t)
+	js := newJetStream(t, srv)
+	ctx := context.Background()
+	stream, err := jetstream.EnsureStream(ctx, js, testStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := jetstream.NewPublisher(js)
+	const n = 200
+	var acks []messaging.PubAck
+	for i := range n + 1 {
+		id := fmt.Sprintf("m-%d", min(i, n-1)) // the last one again
+		ack, err := pub.PublishAsync(ctx, messaging.NewMessage(messagingtest.Subject, id, []byte("x")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acks = append(acks, ack)
+	}
+	for i, ack := range acks {
+		if err := ack.Wait(ctx); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != n {
+		t.Errorf("stream holds %d messages, want %d", info.State.Msgs, n)
 	}
 }

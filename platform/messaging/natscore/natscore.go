@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/internal/natsmsg"
 )
 
 // DefaultQueueGroup is the queue group of the book's fulfilment workers.
@@ -33,7 +34,7 @@ func NewPublisher(nc *nats.Conn) *Publisher { return &Publisher{nc: nc} }
 // Publish writes msg to the connection. A nil error does not mean any
 // subscriber received it.
 func (p *Publisher) Publish(_ context.Context, msg *messaging.Message) error {
-	if err := p.nc.PublishMsg(ToNATS(msg)); err != nil {
+	if err := p.nc.PublishMsg(natsmsg.ToNATS(msg)); err != nil {
 		return fmt.Errorf("publish %s: %w", msg.Subject, err)
 	}
 	return nil
@@ -55,32 +56,6 @@ func (p *Publisher) Flush(ctx context.Context) error {
 		return fmt.Errorf("flush publishes: %w", err)
 	}
 	return nil
-}
-
-// ToNATS converts msg to a NATS message, its ID in the Nats-Msg-Id header.
-func ToNATS(msg *messaging.Message) *nats.Msg {
-	m := nats.NewMsg(msg.Subject)
-	m.Data = msg.Data
-	for k, v := range msg.Header {
-		m.Header.Set(k, v)
-	}
-	if msg.ID != "" {
-		m.Header.Set(nats.MsgIdHdr, msg.ID)
-	}
-	return m
-}
-
-// FromNATSHeader flattens h to one value per key and returns it with the
-// message id.
-func FromNATSHeader(h nats.Header) (header map[string]string, id string) {
-	if len(h) == 0 {
-		return nil, ""
-	}
-	header = make(map[string]string, len(h))
-	for k := range h {
-		header[k] = h.Get(k)
-	}
-	return header, header[nats.MsgIdHdr]
 }
 
 // Option configures a Subscriber.
@@ -115,8 +90,7 @@ func NewSubscriber(nc *nats.Conn, opts ...Option) *Subscriber {
 func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.Handler) (messaging.Subscription, error) {
 	workers := messaging.NewWorkers(s.concurrency)
 	sub, err := s.nc.QueueSubscribe(subject, s.group, func(m *nats.Msg) {
-		header, id := FromNATSHeader(m.Header)
-		msg := messaging.NewDelivery(m.Subject, id, header, m.Data, 1, settler{})
+		msg := natsmsg.Delivery(m.Subject, m.Header, m.Data, 1, settler{})
 		workers.Go(func() { h(ctx, msg) })
 	})
 	if err != nil {
