@@ -36,12 +36,19 @@ type producer struct {
 	err       error    // why the producer stopped on its own
 }
 
+// paceBurst is how much of a second's orders may go out at once. With a
+// burst of one order, every sleep that overshoots (a timer fires late by
+// a millisecond or more on a busy machine) is time lost for good:
+// PUBLISH_RATE=10000 ran at about 2,600/s. Ten milliseconds' worth lets
+// the pace catch up after a late wake-up and still spreads orders evenly.
+const paceBurst = 100 // 1/100 s
+
 // pace turns the settings into a limiter: PUBLISH_RATE per second when
 // set, else one order per PUBLISH_INTERVAL, or no limit for 0.
 func pace(s settings) *rate.Limiter {
 	switch {
 	case s.Rate > 0:
-		return rate.NewLimiter(rate.Limit(s.Rate), 1)
+		return rate.NewLimiter(rate.Limit(s.Rate), max(1, int(s.Rate)/paceBurst))
 	case s.Interval > 0:
 		return rate.NewLimiter(rate.Every(s.Interval), 1)
 	default:

@@ -109,17 +109,21 @@ func TestProducerStopsOnCancel(t *testing.T) {
 
 func TestPace(t *testing.T) {
 	tests := []struct {
-		name string
-		s    settings
-		want rate.Limit
+		name      string
+		s         settings
+		want      rate.Limit
+		wantBurst int
 	}{
-		{"interval", settings{Interval: 2 * time.Second}, 0.5},
-		{"rate wins", settings{Interval: 2 * time.Second, Rate: 200}, 200},
-		{"unlimited", settings{}, rate.Inf},
+		{"interval", settings{Interval: 2 * time.Second}, 0.5, 1},
+		{"rate wins", settings{Interval: 2 * time.Second, Rate: 200}, 200, 2},
+		{"slow rate", settings{Rate: 5}, 5, 1},
+		{"fast rate: 10 ms worth at once", settings{Rate: 10000}, 10000, 100},
+		{"unlimited", settings{}, rate.Inf, 1},
 	}
 	for _, tc := range tests {
-		if got := pace(tc.s).Limit(); got != tc.want {
-			t.Errorf("%s: limit %v, want %v", tc.name, got, tc.want)
+		l := pace(tc.s)
+		if l.Limit() != tc.want || l.Burst() != tc.wantBurst {
+			t.Errorf("%s: limit %v burst %d, want %v burst %d", tc.name, l.Limit(), l.Burst(), tc.want, tc.wantBurst)
 		}
 	}
 }
