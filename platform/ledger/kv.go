@@ -56,8 +56,9 @@ func (c Config) StreamName() string { return "KV_" + c.Bucket }
 type KV struct {
 	kv natsjs.KeyValue
 	// async publishes the records on its own JetStream context: its
-	// pending acknowledgements are the ledger's alone, and each times out
-	// after recordTimeout instead of waiting for ever.
+	// pending acknowledgements are the ledger's alone, each times out
+	// after recordTimeout instead of waiting for ever, and up to
+	// maxPending of them may be in flight.
 	async natsjs.JetStream
 	// prefix is the subject of the bucket's keys without the key,
 	// $KV.<bucket>. (a bucket on the local JetStream domain, not a mirror).
@@ -78,7 +79,7 @@ func EnsureKV(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error)
 	if err != nil {
 		return nil, fmt.Errorf("ensure bucket %s: %w", cfg.Bucket, err)
 	}
-	async, err := natsjs.New(js.Conn(), natsjs.WithPublishAsyncTimeout(recordTimeout))
+	async, err := natsjs.New(js.Conn(), natsjs.WithPublishAsyncTimeout(recordTimeout), natsjs.WithPublishAsyncMaxPending(maxPending))
 	if err != nil {
 		return nil, fmt.Errorf("ledger publisher: %w", err)
 	}

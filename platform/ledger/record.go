@@ -21,6 +21,11 @@ import (
 // made after all.
 const recordTimeout = 5 * time.Second
 
+// maxPending is the records one ledger has in flight before the next one
+// waits (at most 200ms, then fails as transient): one per caller waiting
+// in Record, so far more than a replica's CONCURRENCY needs.
+const maxPending = 1 << 16
+
 // absent is the create-if-absent condition: the key's subject holds no
 // message yet (its last sequence is 0).
 var absent = []string{"0"}
@@ -62,9 +67,7 @@ func (k *KV) create(ctx context.Context, key string, value []byte) error {
 		Header:  nats.Header{natsjs.ExpectedLastSubjSeqHeader: absent},
 		Data:    value,
 	}
-	// More records than the context's pending limit wait for room rather
-	// than fail; the acknowledgement timeout bounds the wait anyway.
-	ack, err := k.async.PublishMsgAsync(msg, natsjs.WithStallWait(recordTimeout))
+	ack, err := k.async.PublishMsgAsync(msg)
 	if err != nil {
 		return err
 	}
@@ -96,6 +99,9 @@ func (k *KV) createOver(ctx context.Context, key string, value []byte) error {
 // whose subject holds a message: code 10071, or 10164 on a replicated
 // stream.
 func wrongLastSequence(err error) bool {
+	if err == nil {
+		return false // without errors.As, whose target escapes
+	}
 	var apiErr *natsjs.APIError
 	return errors.As(err, &apiErr) &&
 		(apiErr.ErrorCode == natsjs.JSErrCodeStreamWrongLastSequence ||
