@@ -18,6 +18,7 @@ const workerIdle = time.Second
 // without bound in the process: no message is ever lost to our own
 // buffering.
 type Workers struct {
+	// slots holds a token per live worker goroutine, busy or idle.
 	slots chan struct{}
 	// next hands a handler to an idle worker; unbuffered, so a handler is
 	// only ever taken by a worker ready to run it at once.
@@ -30,22 +31,30 @@ func NewWorkers(n int) *Workers {
 	return &Workers{slots: make(chan struct{}, max(n, 1)), next: make(chan func())}
 }
 
-// Go runs fn on a worker, waiting for a free one first.
+// Go runs fn on a worker, waiting for a free one first: an idle worker
+// takes it, or a new one starts while fewer than n live.
 func (w *Workers) Go(fn func()) {
-	w.slots <- struct{}{}
 	w.wg.Add(1)
 	select {
-	case w.next <- fn:
+	case w.next <- fn: // an idle worker first: its stack has grown already
+		return
 	default:
+	}
+	select {
+	case w.next <- fn:
+	case w.slots <- struct{}{}:
 		go w.work(fn)
 	}
 }
 
 // work runs fn, then the handlers handed to it, until none comes for
-// workerIdle.
+// workerIdle; then it frees its slot.
 func (w *Workers) work(fn func()) {
 	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
+	defer func() {
+		idle.Stop()
+		<-w.slots
+	}()
 	for {
 		w.run(fn)
 		idle.Reset(workerIdle)
@@ -57,12 +66,9 @@ func (w *Workers) work(fn func()) {
 	}
 }
 
-// run runs fn and frees its slot, even if fn panics.
+// run runs fn and counts it done, even if fn panics.
 func (w *Workers) run(fn func()) {
-	defer func() {
-		<-w.slots
-		w.wg.Done()
-	}()
+	defer w.wg.Done()
 	fn()
 }
 
