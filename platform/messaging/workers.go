@@ -9,8 +9,9 @@ import (
 // workerIdle is how long a worker whose handler returned waits for the
 // next one before its goroutine ends. A goroutine that runs handler after
 // handler keeps the stack the first one grew (a JSON decode grows a fresh
-// goroutine's stack, one copy per doubling); a new goroutine per message
-// would pay that growth for every message.
+// goroutine's stack, one copy per doubling) until a garbage collection
+// finds it mostly unused; a new goroutine per message would pay that
+// growth for every message.
 const workerIdle = time.Second
 
 // Workers runs handlers on at most n goroutines at once. Go blocks while
