@@ -36,7 +36,7 @@ func bucket(t *testing.T, srv *natstest.Server) natsjs.KeyValue {
 func TestKVRecordsInFlightTogether(t *testing.T) {
 	srv := natstest.Run(t)
 	kv := newKV(t, srv)
-	const orders = 500
+	const orders = 200 // 400 records in flight at once on one connection
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for n := range 2 * orders {
