@@ -3,14 +3,12 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/jetstream"
 )
 
 // Config is the ledger's part of the consumer's environment.
@@ -55,7 +53,17 @@ func (c Config) StreamName() string { return "KV_" + c.Bucket }
 
 // KV is the Ledger kept in a JetStream key-value bucket, shared by every
 // consumer replica.
-type KV struct{ kv natsjs.KeyValue }
+type KV struct {
+	kv natsjs.KeyValue
+	// async publishes the records on its own JetStream context: its
+	// pending acknowledgements are the ledger's alone, each times out
+	// after recordTimeout instead of waiting for ever, and up to
+	// maxPending of them may be in flight.
+	async natsjs.JetStream
+	// prefix is the subject of the bucket's keys without the key,
+	// $KV.<bucket>. (a bucket on the local JetStream domain, not a mirror).
+	prefix string
+}
 
 // EnsureKV creates or updates the bucket and returns the ledger on it.
 func EnsureKV(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error) {
@@ -71,26 +79,11 @@ func EnsureKV(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error)
 	if err != nil {
 		return nil, fmt.Errorf("ensure bucket %s: %w", cfg.Bucket, err)
 	}
-	return &KV{kv: kv}, nil
-}
-
-// Record implements Ledger with the bucket's Create, which the server
-// refuses when the key exists.
-func (k *KV) Record(ctx context.Context, r Record) error {
-	value, err := json.Marshal(r)
+	async, err := natsjs.New(js.Conn(), natsjs.WithPublishAsyncTimeout(recordTimeout), natsjs.WithPublishAsyncMaxPending(maxPending))
 	if err != nil {
-		return fmt.Errorf("encode record: %w", err)
+		return nil, fmt.Errorf("ledger publisher: %w", err)
 	}
-	if _, err := k.kv.Create(ctx, r.OrderID, value); err != nil {
-		switch {
-		case errors.Is(err, natsjs.ErrKeyExists):
-			return ErrAlreadyRecorded
-		case jetstream.IsFull(err):
-			return fmt.Errorf("record order %s: %w: %w", r.OrderID, ErrFull, err)
-		}
-		return fmt.Errorf("record order %s: %w", r.OrderID, err)
-	}
-	return nil
+	return &KV{kv: kv, async: async, prefix: "$KV." + cfg.Bucket + "."}, nil
 }
 
 // Get returns the record of orderID.

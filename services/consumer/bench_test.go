@@ -21,8 +21,11 @@ import (
 
 // BenchmarkPipeline is the whole consume path of one replica against a
 // real server: pull from the shared durable consumer, decode, validate,
-// record in the KV ledger (one server round trip), log as JSON, ack. It is
-// wired as run wires it, with tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT).
+// record in the KV ledger (each handler waits for its own record, the
+// records of all handlers in flight together), log as JSON, ack. It is
+// wired as run wires it, with tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT),
+// at the old default concurrency (16) and the current one. An op is one
+// order; its allocations include the in-process server's.
 func BenchmarkPipeline(b *testing.B) {
 	off, err := tracing.Setup(context.Background(), tracing.Config{}, "consumer", "bench", nil)
 	if err != nil {
@@ -47,7 +50,7 @@ func BenchmarkPipelineTraced(b *testing.B) {
 }
 
 func benchPipeline(b *testing.B, tr *tracing.Provider) {
-	for _, concurrency := range []int{1, 4, 16} {
+	for _, concurrency := range []int{16, 256} { // the old and the current CONCURRENCY default {
 		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
 			srv := natstest.Run(b)
 			js, err := natsjs.New(srv.Connect(b))

@@ -79,8 +79,12 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 	age := f.now().Sub(order.CreatedAt)
 	f.metrics.processed.Inc()
 	f.metrics.eventAge.Observe(age.Seconds())
-	f.log.InfoContext(ctx, "received order", "order_id", order.ID, "product_id", order.ProductID,
-		"quantity", order.Quantity, "age_ms", age.Milliseconds(), "deliveries", msg.Deliveries)
+	// LogAttrs, not Info: typed attributes are not boxed, a few
+	// allocations less on the line every order logs. age_ms keeps
+	// microseconds, so that latencies below a millisecond stay apart.
+	f.log.LogAttrs(ctx, slog.LevelInfo, "received order", slog.String("order_id", order.ID),
+		slog.String("product_id", order.ProductID), slog.Int("quantity", order.Quantity),
+		slog.Float64("age_ms", float64(age.Microseconds())/1000), slog.Uint64("deliveries", msg.Deliveries))
 	f.settle(ctx, msg.Ack(), order.ID)
 }
 

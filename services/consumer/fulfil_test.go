@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -195,5 +197,51 @@ func TestTransientFailureIsRedelivered(t *testing.T) {
 	}
 	if _, ok := f.ledger.Records()["order-1"]; !ok {
 		t.Error("order-1 not recorded")
+	}
+}
+
+// recordedAtAck is a settler that notes, when the message is acknowledged,
+// whether its order was recorded by then.
+type recordedAtAck struct {
+	led      *ledger.Memory
+	id       string
+	acked    bool
+	recorded bool
+}
+
+func (s *recordedAtAck) Ack() error {
+	_, s.recorded = s.led.Records()[s.id]
+	s.acked = true
+	return nil
+}
+func (s *recordedAtAck) Nak(time.Duration) error { return errors.New("unexpected nak") }
+func (s *recordedAtAck) Term(string) error       { return errors.New("unexpected term") }
+func (s *recordedAtAck) InProgress() error       { return nil }
+
+// An order is acknowledged only once its record exists, and its log line
+// carries its age in milliseconds with microsecond precision.
+func TestProcessedOrderIsAckedAfterItsRecordAndLogsItsAge(t *testing.T) {
+	led := ledger.NewMemory()
+	var out bytes.Buffer
+	created := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	f := &fulfiller{
+		ledger: led, maxPayload: 1024, maxDeliver: 5, instance: "c-1",
+		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.NewJSONHandler(&out, nil)),
+		now: func() time.Time { return created.Add(1234 * time.Microsecond) },
+	}
+	settler := &recordedAtAck{led: led, id: "order-1"}
+	f.Handle(context.Background(), messaging.NewDelivery(testSubject, "m-1", nil, validOrder("order-1"), 1, settler))
+	if !settler.acked || !settler.recorded {
+		t.Errorf("acked %v, recorded when acked %v; want both", settler.acked, settler.recorded)
+	}
+	var line struct {
+		Msg   string  `json:"msg"`
+		AgeMS float64 `json:"age_ms"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q: %v", out.String(), err)
+	}
+	if line.Msg != "received order" || line.AgeMS != 1.234 {
+		t.Errorf("logged %q with age_ms %v, want \"received order\" with 1.234", line.Msg, line.AgeMS)
 	}
 }

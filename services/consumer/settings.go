@@ -13,8 +13,15 @@ import (
 
 // settings are the consumer's own variables (see -h for all of them).
 type settings struct {
-	QueueGroup        string        `envconfig:"QUEUE_GROUP" default:"fulfilment-workers" desc:"core NATS queue group, and the name of the shared JetStream durable consumer"`
-	Concurrency       int           `envconfig:"CONCURRENCY" default:"16" desc:"orders one replica processes at once"`
+	QueueGroup string `envconfig:"QUEUE_GROUP" default:"fulfilment-workers" desc:"core NATS queue group, and the name of the shared JetStream durable consumer"`
+	// Concurrency is also how many ledger records one replica has in
+	// flight: a handler waits for its record's acknowledgement, and the
+	// records of all handlers share the connection, pipelined. By
+	// Little's law a replica then records about CONCURRENCY / round trip
+	// orders a second, so the default is sized for a round trip of a few
+	// milliseconds under load, not for the CPU count; a waiting handler
+	// costs a goroutine.
+	Concurrency       int           `envconfig:"CONCURRENCY" default:"256" desc:"orders one replica processes at once, each waiting for its ledger record; their records are in flight together on the connection"`
 	DeadLetterSubject string        `envconfig:"DEAD_LETTER_SUBJECT" default:"orders.deadletter" desc:"subject of the dead letters: references (stream, sequence, reason, first 4 KiB) to oversized, malformed, invalid and max-deliveries messages"`
 	MaxPayloadBytes   int           `envconfig:"MAX_PAYLOAD_BYTES" default:"65536" desc:"larger messages are dead-lettered as oversized"`
 	WorkTime          time.Duration `envconfig:"WORK_TIME" default:"0s" desc:"simulated work per order, to watch scaling and shutdown"`
