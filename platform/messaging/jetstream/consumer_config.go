@@ -11,10 +11,10 @@ import (
 // environment.
 type ConsumerConfig struct {
 	AckWait       time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"how long a delivered order may stay unacknowledged before it is redelivered"`
-	MaxAckPending int           `envconfig:"MAX_ACK_PENDING" default:"1000" desc:"unacknowledged orders the durable consumer allows across all replicas"`
+	MaxAckPending int           `envconfig:"MAX_ACK_PENDING" default:"5120" desc:"unacknowledged orders the durable consumer allows across all replicas; below replicas x (CONCURRENCY + PULL_MAX_MESSAGES) the replicas past it wait (the default fits 10 replicas of the defaults)"`
 	// PullMaxMessages bounds what one replica buffers: keep it times the
 	// handling time well under AckWait, or buffered messages time out.
-	PullMaxMessages int `envconfig:"PULL_MAX_MESSAGES" default:"64" desc:"orders one replica buffers ahead of its handlers"`
+	PullMaxMessages int `envconfig:"PULL_MAX_MESSAGES" default:"256" desc:"orders one replica buffers ahead of its handlers; less than CONCURRENCY leaves pipelined ledger writes waiting on the pull"`
 	// MaxDeliver bounds the deliveries of one message, so that none loops
 	// for ever. The consumer backs off 1s, 2s, ... (at most 30s) between
 	// failed attempts: 20 deliveries span 1+2+...+19 = 190s, about three
