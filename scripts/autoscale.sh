@@ -146,38 +146,38 @@ patches:
 EOF
 }
 
+# apply MODE WHAT RENDER URL: offline, RENDER's output (the module's own
+# manifests with our images); elsewhere the release manifests at URL.
+apply() {
+  local mode=$1 what=$2 render=$3 url=$4
+  if [ "$mode" = offline ]; then
+    log "$what: installing the module's manifests with our images ($render)"
+    "$render" | kc apply --server-side --force-conflicts -f - >&2
+  else
+    log "$what: installing the release manifests $url"
+    kc apply --server-side --force-conflicts -f "$url" >&2
+  fi
+}
+
 install_keda() {
-  local mode=$1 ns
+  local ns
   if kc get crd scaledobjects.keda.sh >/dev/null 2>&1 && available v1beta1.external.metrics.k8s.io; then
     ns=$(kc get apiservice v1beta1.external.metrics.k8s.io -o jsonpath='{.spec.service.namespace}')
     log "KEDA: using the one installed (external metrics API served from namespace $ns)"
     return 0
   fi
-  if [ "$mode" = offline ]; then
-    log "KEDA $KEDA_VERSION: installing the module's config/minimal with our images"
-    keda_offline_manifests | kc apply --server-side --force-conflicts -f - >&2
-  else
-    log "KEDA $KEDA_VERSION: installing the release manifests $KEDA_RELEASE_URL"
-    kc apply --server-side --force-conflicts -f "$KEDA_RELEASE_URL" >&2
-  fi
+  apply "$1" "KEDA $KEDA_VERSION" keda_offline_manifests "$KEDA_RELEASE_URL"
   kc wait --for=condition=Established --timeout="$WAIT" crd/scaledobjects.keda.sh >&2
   kc -n keda wait --for=condition=Available --timeout="$WAIT" deploy --all >&2
   kc wait --for=condition=Available --timeout="$WAIT" apiservice/v1beta1.external.metrics.k8s.io >&2
 }
 
 install_metrics_server() {
-  local mode=$1
   if available v1beta1.metrics.k8s.io; then
     log "metrics-server: using the resource metrics API the cluster has"
     return 0
   fi
-  if [ "$mode" = offline ]; then
-    log "metrics-server $METRICS_SERVER_VERSION: installing the module's release overlay with our image"
-    ms_offline_manifests | kc apply --server-side --force-conflicts -f - >&2
-  else
-    log "metrics-server $METRICS_SERVER_VERSION: installing the release manifests $MS_RELEASE_URL"
-    kc apply --server-side --force-conflicts -f "$MS_RELEASE_URL" >&2
-  fi
+  apply "$1" "metrics-server $METRICS_SERVER_VERSION" ms_offline_manifests "$MS_RELEASE_URL"
   # kind's and this offline cluster's kubelets serve self-signed certificates.
   kc -n kube-system patch deploy/metrics-server --type=json \
     -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]' >&2
