@@ -136,14 +136,27 @@ patches:
 EOF
 }
 
-# metrics-server's release overlay with our image, never pulled.
+# metrics-server's release overlay with our image, never pulled, and
+# --kubelet-insecure-tls (the kubelet's serving certificate is self-signed).
 ms_offline_manifests() {
   overlay "$(module_dir "$MS_MODULE" "$METRICS_SERVER_VERSION")" manifests manifests/overlays/release <<EOF
 patches:
   - target: {kind: Deployment, name: metrics-server}
     patch: |-
       - {op: replace, path: /spec/template/spec/containers/0/imagePullPolicy, value: Never}
+      - {op: add, path: /spec/template/spec/containers/0/args/-, value: --kubelet-insecure-tls}
 EOF
+}
+
+# docs 0|1: the YAML documents on stdin that are not (0) or are (1) an
+# APIService.
+docs() {
+  awk -v want="$1" 'BEGIN { RS = "\n---\n" } { api = ($0 ~ /(^|\n)kind: APIService(\n|$)/) ? 1 : 0; if (api == want) printf "%s\n---\n", $0 }'
+}
+
+# kind_docs KIND: the documents on stdin of that kind.
+kind_docs() {
+  awk -v k="$1" 'BEGIN { RS = "\n---\n" } $0 ~ ("(^|\n)kind: " k "(\n|$)") { printf "%s\n---\n", $0 }'
 }
 
 # apply MODE WHAT RENDER URL: offline, RENDER's output (the module's own
@@ -152,7 +165,18 @@ apply() {
   local mode=$1 what=$2 render=$3 url=$4
   if [ "$mode" = offline ]; then
     log "$what: installing the module's manifests with our images ($render)"
-    "$render" | kc apply --server-side --force-conflicts -f - >&2
+    local m
+    m=$(mktemp)
+    "$render" >"$m"
+    # The APIService last, once its Service has ready endpoints: offline,
+    # the API server's first connection to a ClusterIP that kube-proxy has
+    # not programmed yet leaves the host (seen: answered 404 by something
+    # off the cluster) and the aggregator keeps reusing it, so the
+    # APIService stays FailedDiscoveryCheck for good.
+    docs 0 <"$m" | kc apply --server-side --force-conflicts -f - >&2
+    kc wait --for=condition=Available --timeout="$WAIT" -f <(docs 0 <"$m" | kind_docs Deployment) >&2
+    docs 1 <"$m" | kc apply --server-side --force-conflicts -f - >&2
+    rm -f "$m"
   else
     log "$what: installing the release manifests $url"
     kc apply --server-side --force-conflicts -f "$url" >&2
@@ -178,9 +202,11 @@ install_metrics_server() {
     return 0
   fi
   apply "$1" "metrics-server $METRICS_SERVER_VERSION" ms_offline_manifests "$MS_RELEASE_URL"
-  # kind's and this offline cluster's kubelets serve self-signed certificates.
-  kc -n kube-system patch deploy/metrics-server --type=json \
-    -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]' >&2
+  if [ "$1" != offline ]; then
+    # kind's kubelets serve self-signed certificates too.
+    kc -n kube-system patch deploy/metrics-server --type=json \
+      -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]' >&2
+  fi
   kc -n kube-system rollout status deploy/metrics-server --timeout="$WAIT" >&2
   kc wait --for=condition=Available --timeout="$WAIT" apiservice/v1beta1.metrics.k8s.io >&2
 }

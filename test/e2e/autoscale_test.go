@@ -136,9 +136,12 @@ func cpuHPA(r *scenario, rl *replicaLog) (start, up time.Time) {
 			"--set", "consumer.autoscaling.behavior.scaleDown.stabilizationWindowSeconds="+strconv.Itoa(asScaleDownWindow),
 			"--set-string", "consumer.env.WORK_TIME=0s",
 			"--set-string", "consumer.env.CONCURRENCY=16",
-			"--set-string", "consumer.env.PULL_MAX_MESSAGES=64",
-			"--set-string", "producer.env.PUBLISH_RATE="+strconv.Itoa(asCPURate))
-		start = rl.mark(fmt.Sprintf("helm upgrade: CPU HPA, PUBLISH_RATE=%d, WORK_TIME=0s", asCPURate))
+			"--set-string", "consumer.env.PULL_MAX_MESSAGES=64")
+		// The rate the way the burst set it: helm 4 applies server-side,
+		// and PUBLISH_RATE is kubectl's field since then (a different
+		// value from helm would be a conflict).
+		e.mustKC(t, ctx, "set", "env", "deploy/"+e.release+"-producer", fmt.Sprintf("PUBLISH_RATE=%d", asCPURate))
+		start = rl.mark(fmt.Sprintf("helm upgrade: CPU HPA, WORK_TIME=0s; PUBLISH_RATE=%d", asCPURate))
 		up = waitReplicas(r, rl, asCPUMax, asCPUScaleBound)
 		rl.mark(fmt.Sprintf("%d replicas ready (CPU)", asCPUMax))
 	})
