@@ -28,7 +28,11 @@ TAG=${IMAGE_TAG:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' cha
 TAG2=${E2E_TAG2:-${TAG}2}
 ARTIFACTS=${E2E_ARTIFACTS:-$ROOT/tmp/e2e-$(date +%Y%m%d-%H%M%S)}
 GO_TEST_TIMEOUT=${E2E_GO_TIMEOUT:-40m}
+SCENARIOS=${E2E_SCENARIOS:-single,cluster,autoscale,autoscale-cluster}
 mode=${E2E_CLUSTER:-auto}
+# The autoscaling scenario needs KEDA and metrics-server (scripts/autoscale.sh).
+autoscale=""
+case ",$SCENARIOS," in *,autoscale,* | *,autoscale-cluster,*) autoscale=1 ;; esac
 
 mkdir -p "$ARTIFACTS"
 log() { printf 'e2e: %s\n' "$*" >&2; }
@@ -93,9 +97,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-uninstall() { # both scenarios' namespaces (test/e2e: NAMESPACE and NAMESPACE-cluster)
+uninstall() { # the scenarios' namespaces (test/e2e: NAMESPACE and NAMESPACE-<scenario>)
   local ns
-  for ns in "$NAMESPACE" "$NAMESPACE-cluster"; do
+  for ns in "$NAMESPACE" "$NAMESPACE-cluster" "$NAMESPACE-autoscale" "$NAMESPACE-autoscale-cluster"; do
     "$KUBECTL" get namespace "$ns" >/dev/null 2>&1 || continue
     "$HELM" uninstall "$RELEASE" -n "$ns" --wait --timeout 3m >&2 || true
     "$KUBECTL" delete namespace "$ns" --wait=false >&2 || true
@@ -142,6 +146,9 @@ if [ "$mode" = offline ]; then
   # Installs podman, containerd, … and the stand-in base images; 3 s when cached.
   phase "shared/cluster build" cluster_build
   KUBECTL=${E2E_KUBECTL:-$OFFLINE_CACHE/bin/kubectl}
+  # KEDA and metrics-server from their Go modules, cached beside the
+  # cluster's binaries: minutes cold, seconds warm.
+  [ -z "$autoscale" ] || phase "autoscale build (KEDA, metrics-server)" ./scripts/autoscale.sh build
 fi
 command -v "$KUBECTL" >/dev/null || die "kubectl ($KUBECTL) not found"
 
@@ -155,6 +162,9 @@ done
 NATS_IMAGE=$("$HELM" template "$RELEASE" charts/orders | sed -n 's/^ *image: *"\{0,1\}\(nats:[^"]*\)"\{0,1\} *$/\1/p' | head -1)
 [ -n "$NATS_IMAGE" ] || die "could not find the NATS image in the rendered chart"
 IMAGES=("$IMAGE_PREFIX"producer:"$TAG" "$IMAGE_PREFIX"consumer:"$TAG" "$IMAGE_PREFIX"producer:"$TAG2" "$IMAGE_PREFIX"consumer:"$TAG2" "$NATS_IMAGE")
+# Offline, the KEDA and metrics-server images are ours and must be loaded;
+# kind and real clusters pull the upstream ones.
+[ -z "$autoscale" ] || [ "$mode" != offline ] || mapfile -t -O "${#IMAGES[@]}" IMAGES < <(./scripts/autoscale.sh images)
 
 # ---- the cluster -------------------------------------------------------------
 case "$mode" in
@@ -190,10 +200,19 @@ case "$mode" in
 esac
 "$KUBECTL" version >&2 || true
 
+# ---- KEDA and metrics-server ---------------------------------------------------
+tested=1
+if [ -n "$autoscale" ]; then
+  as_mode=$mode
+  server=$("$KUBECTL" config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)
+  [[ "$server" != *10.199.0.1* ]] || as_mode=offline
+  phase "autoscale install (KEDA, metrics-server)" env E2E_KUBECTL="$KUBECTL" ./scripts/autoscale.sh install "$as_mode"
+fi
+
 # ---- the scenario ------------------------------------------------------------
 tested=1
 export E2E_KUBECTL=$KUBECTL E2E_HELM=$HELM E2E_NAMESPACE=$NAMESPACE E2E_RELEASE=$RELEASE \
-  E2E_TAG2=$TAG2 E2E_ARTIFACTS=$ARTIFACTS
+  E2E_TAG2=$TAG2 E2E_ARTIFACTS=$ARTIFACTS E2E_SCENARIOS=$SCENARIOS
 [ -z "${IMAGE_TAG:-}" ] || export E2E_TAG=$TAG
 scenario() { go test -tags e2e -count=1 -v -timeout "$GO_TEST_TIMEOUT" ./test/e2e/ 2>&1 | tee "$ARTIFACTS/go-test.log"; }
 phase "scenario (go test -tags e2e)" scenario

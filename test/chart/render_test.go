@@ -174,6 +174,16 @@ func matrix() []matrixCase {
 			if _, has := get(mustFind(t, objs, "Deployment", name("consumer")), "spec").(map[string]any)["replicas"]; has {
 				t.Error("consumer Deployment sets replicas while KEDA owns them")
 			}
+			wantKEDADefaults(t, so)
+		}},
+		{name: "KEDA fallback, pause, behaviour", sets: kedaTuned, kinds: []string{"ScaledObject"}, check: func(t *testing.T, objs []obj) {
+			wantKEDATuned(t, mustFind(t, objs, "ScaledObject", name("consumer")))
+		}},
+		{name: "HPA behaviour", sets: []string{"consumer.autoscaling.enabled=true", "consumer.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=30"}, kinds: []string{"HorizontalPodAutoscaler"}, check: func(t *testing.T, objs []obj) {
+			hpa := mustFind(t, objs, "HorizontalPodAutoscaler", name("consumer"))
+			if got := get(hpa, "spec", "behavior", "scaleDown", "stabilizationWindowSeconds"); got != float64(30) {
+				t.Errorf("HPA scaleDown window = %v, want 30 from consumer.autoscaling.behavior", got)
+			}
 		}},
 		{name: "PodMonitor", sets: []string{"monitoring.kind=PodMonitor", "monitoring.labels.release=prom"}, kinds: []string{"PodMonitor"}, check: func(t *testing.T, objs []obj) {
 			for _, side := range []string{"producer", "consumer"} {
@@ -566,6 +576,9 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"HPA and KEDA together", []string{"consumer.autoscaling.enabled=true", "consumer.keda.enabled=true"}, "exclusive"},
 		{"auth without password", []string{"nats.auth.enabled=true"}, "nats.auth.password"},
 		{"external NATS without URL", []string{"nats.enabled=false"}, "nats.externalURL"},
+		{"KEDA min above max", []string{"consumer.keda.enabled=true", "consumer.keda.minReplicas=4", "consumer.keda.maxReplicas=2"}, "minReplicas (4) is above maxReplicas (2)"},
+		{"KEDA behaviour policy type", []string{"consumer.keda.behavior.scaleDown.policies[0].type=Percentage"}, "type"},
+		{"KEDA paused replicas negative", []string{"consumer.keda.pausedReplicas=-1"}, "pausedReplicas"},
 		{"KEDA on external NATS without endpoint", []string{"nats.enabled=false", "nats.externalURL=nats://n:4222", "consumer.keda.enabled=true"}, "monitoringEndpoint"},
 		{"bad pull policy", []string{"producer.image.pullPolicy=Sometimes"}, "pullPolicy"},
 		{"misspelled shared pod key", []string{"consumer.podSecurityContxt.runAsUser=1"}, "podSecurityContxt"},

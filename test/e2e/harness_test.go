@@ -28,6 +28,7 @@ type scenario struct {
 	conn   *natsConn
 	faults []*disruption
 	report string // the audit and fault tables, once audited
+	extra  string // the scenario's own tables, added to its report
 }
 
 type stepTime struct {
@@ -118,24 +119,30 @@ func (r *scenario) install(extra ...string) {
 	})
 }
 
-// drain stops the producer, leaves consumers consumer pods, and waits until
-// the durable has nothing pending and every producer log was read to its
-// end.
+// drain stops the producer, leaves consumers consumer pods (consumers < 0:
+// as many as their autoscaler keeps), and waits until the durable has
+// nothing pending and every producer log was read to its end.
 func (r *scenario) drain(consumers int) {
 	t, e := r.t, r.e
 	consumerDeploy := "deploy/" + e.release + "-consumer"
-	r.step(fmt.Sprintf("drain: consumers to %d, producer to 0, their pods gone", consumers), func() {
+	want := fmt.Sprint(consumers)
+	if consumers < 0 {
+		want = "the autoscaler's"
+	}
+	r.step(fmt.Sprintf("drain: consumers to %s, producer to 0, its pods gone", want), func() {
 		r.scr.scrapeOnce()
-		e.mustKC(t, r.ctx, "scale", consumerDeploy, fmt.Sprintf("--replicas=%d", consumers))
+		if consumers >= 0 {
+			e.mustKC(t, r.ctx, "scale", consumerDeploy, fmt.Sprintf("--replicas=%d", consumers))
+		}
 		r.scr.scrapeOnce()
 		e.mustKC(t, r.ctx, "scale", "deploy/"+e.release+"-producer", "--replicas=0")
-		testkit.Eventually(t, fmt.Sprintf("0 producer pods and %d consumer pods", consumers), stepTimeout, func() (bool, string) {
+		testkit.Eventually(t, fmt.Sprintf("0 producer pods and %s consumer pods", want), stepTimeout, func() (bool, string) {
 			prod, err1 := e.pods(r.ctx, "producer")
 			cons, err2 := e.pods(r.ctx, "consumer")
 			if err1 != nil || err2 != nil {
 				return false, fmt.Sprint(err1, err2)
 			}
-			return len(prod) == 0 && len(cons) == consumers, fmt.Sprintf("%d producer pods (%s), %d consumer pods (%s)",
+			return len(prod) == 0 && (consumers < 0 || len(cons) == consumers), fmt.Sprintf("%d producer pods (%s), %d consumer pods (%s)",
 				len(prod), describePods(prod), len(cons), describePods(cons))
 		}, testkit.Every(2*time.Second), testkit.Verbose())
 	})
@@ -172,7 +179,7 @@ func (r *scenario) finish() {
 	}
 	a.fill(r)
 	r.report = a.auditTable(r.name).String() + disruptionTable(r.name+": faults", r.faults).String() +
-		a.details() + r.stepTable(r.name+": step timings").String()
+		a.details() + r.extra + r.stepTable(r.name+": step timings").String()
 	fmt.Print(r.report)
 	if err := os.WriteFile(filepath.Join(r.e.artifacts, r.name+"-report.txt"), []byte(r.report), 0o644); err != nil {
 		r.t.Log(err)

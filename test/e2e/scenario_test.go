@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -29,11 +30,13 @@ const (
 )
 
 // TestE2E runs the single-server scenario, then (in a fresh namespace,
-// after the first release and its namespace are gone) the clustered one.
-// E2E_SCENARIOS picks them (default "single,cluster").
+// after the first release and its namespace are gone) the clustered one,
+// then the autoscaling ones (KEDA and metrics-server installed by
+// scripts/autoscale.sh): on one server, then KEDA against three.
+// E2E_SCENARIOS picks them (default "single,cluster,autoscale,autoscale-cluster").
 func TestE2E(t *testing.T) {
 	e := loadEnv(t)
-	want := getenv("E2E_SCENARIOS", "single,cluster")
+	want := getenv("E2E_SCENARIOS", "single,cluster,autoscale,autoscale-cluster")
 	var reports []string
 	for _, s := range []struct {
 		name      string
@@ -42,8 +45,10 @@ func TestE2E(t *testing.T) {
 	}{
 		{"single", e.namespace, singleServer},
 		{"cluster", e.namespace + "-cluster", clustered},
+		{"autoscale", e.namespace + "-autoscale", autoscaling},
+		{"autoscale-cluster", e.namespace + "-autoscale-cluster", autoscalingCluster},
 	} {
-		if !strings.Contains(want, s.name) {
+		if !slices.Contains(strings.Split(want, ","), s.name) {
 			continue
 		}
 		se := e

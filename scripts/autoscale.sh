@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# autoscale.sh — what the e2e autoscaling scenario needs besides the chart:
+# KEDA (operator and metrics adapter, for the ScaledObject) and
+# metrics-server (the resource metrics API, for the CPU HPA).
+# docs/autoscaling.md explains it; scripts/e2e.sh calls it.
+#
+#   autoscale.sh build             offline cluster only: build KEDA and
+#                                  metrics-server from their Go modules into
+#                                  the cache (outside the checkout) and their
+#                                  images on the distroless base; a warm cache
+#                                  skips both
+#   autoscale.sh images            print the images `build` made (for load)
+#   autoscale.sh manifests         print what `install offline` applies
+#   autoscale.sh install MODE      MODE offline|kind|existing: use a KEDA and
+#                                  a metrics-server the cluster already has
+#                                  (says so), else install them: offline from
+#                                  the modules' own kustomize manifests with
+#                                  our images, kind/existing from the upstream
+#                                  release manifests; then wait until both
+#                                  APIs answer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KEDA_VERSION=${KEDA_VERSION:-v2.21.0}
+METRICS_SERVER_VERSION=${METRICS_SERVER_VERSION:-v0.8.0}
+CACHE=${AUTOSCALE_CACHE:-${OFFLINE_K8S_CACHE:-/var/cache/offline-k8s}/autoscale}
+KUBECTL=${E2E_KUBECTL:-kubectl}
+ENGINE=${CONTAINER_ENGINE:-podman}
+BASE_IMAGE=${AUTOSCALE_BASE_IMAGE:-gcr.io/distroless/static-debian12:nonroot}
+KEDA_MODULE=github.com/kedacore/keda/v2
+MS_MODULE=sigs.k8s.io/metrics-server
+# The release manifests for clusters that can pull (kind, a real cluster).
+KEDA_RELEASE_URL=${KEDA_RELEASE_URL:-https://github.com/kedacore/keda/releases/download/$KEDA_VERSION/keda-${KEDA_VERSION#v}-core.yaml}
+MS_RELEASE_URL=${MS_RELEASE_URL:-https://github.com/kubernetes-sigs/metrics-server/releases/download/$METRICS_SERVER_VERSION/components.yaml}
+# The images the upstream manifests name, so ours stand in for them unchanged.
+KEDA_IMAGE=ghcr.io/kedacore/keda:${KEDA_VERSION#v}
+KEDA_ADAPTER_IMAGE=ghcr.io/kedacore/keda-metrics-apiserver:${KEDA_VERSION#v}
+MS_IMAGE=registry.k8s.io/metrics-server/metrics-server:$METRICS_SERVER_VERSION
+WAIT=${AUTOSCALE_WAIT:-5m}
+
+log() { printf 'autoscale: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# module_dir MODULE VERSION: download the module (the Go module proxy) and
+# print its directory in the module cache.
+module_dir() {
+  local dir
+  dir=$(go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || die "go mod download $1@$2 gave no directory"
+  printf '%s\n' "$dir"
+}
+
+# build_go NAME MODULE VERSION PACKAGES...: go build the module's packages in
+# its own directory (so its go.mod, replace lines included, decides the
+# dependencies) into CACHE/NAME-VERSION/bin; a stamp skips it next time.
+build_go() {
+  local name=$1 module=$2 version=$3 out=$CACHE/$1-$3 start=$SECONDS src
+  shift 3
+  if [ -f "$out/stamp" ]; then
+    log "$name $version: cached in $out"
+    return 0
+  fi
+  src=$(module_dir "$module" "$version")
+  log "$name $version: building $* (go build, CGO_ENABLED=0) from $src"
+  mkdir -p "$out/bin"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out/bin/" "$@")
+  go version >"$out/stamp"
+  log "$name $version: built in $((SECONDS - start))s ($(du -sh "$out/bin" | cut -f1))"
+}
+
+# image TAG BINARY ENTRYPOINT: an image FROM the distroless stand-in with the
+# binary at ENTRYPOINT, skipped when the tag already holds this binary.
+image() {
+  local tag=$1 bin=$2 entry=$3 sum ctx have
+  sum=$(sha256sum "$bin" | cut -c1-16)
+  have=$("$ENGINE" image inspect --format '{{index .Labels "orders.binary"}}' "$tag" 2>/dev/null || true)
+  if [ "$have" = "$sum" ]; then
+    log "image $tag: up to date"
+    return 0
+  fi
+  ctx=$(mktemp -d)
+  cp "$bin" "$ctx${entry}"
+  printf 'FROM %s\nCOPY %s %s\nUSER 65532:65532\nLABEL orders.binary=%s\nENTRYPOINT ["%s"]\n' \
+    "$BASE_IMAGE" "${entry#/}" "$entry" "$sum" "$entry" >"$ctx/Containerfile"
+  "$ENGINE" build -q --pull=never --network=host -t "$tag" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  log "image $tag: built"
+}
+
+cmd_build() {
+  build_go keda "$KEDA_MODULE" "$KEDA_VERSION" ./cmd/operator ./cmd/adapter
+  build_go metrics-server "$MS_MODULE" "$METRICS_SERVER_VERSION" ./cmd/metrics-server
+  local kb=$CACHE/keda-$KEDA_VERSION/bin mb=$CACHE/metrics-server-$METRICS_SERVER_VERSION/bin
+  image "$KEDA_IMAGE" "$kb/operator" /keda
+  image "$KEDA_ADAPTER_IMAGE" "$kb/adapter" /keda-adapter
+  image "$MS_IMAGE" "$mb/metrics-server" /metrics-server
+}
+
+cmd_images() { printf '%s\n' "$KEDA_IMAGE" "$KEDA_ADAPTER_IMAGE" "$MS_IMAGE"; }
+
+kc() { "$KUBECTL" "$@"; }
+
+# available APISERVICE: the aggregated API is registered and answers.
+available() {
+  [ "$(kc get apiservice "$1" -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null)" = True ]
+}
+
+# overlay SRC DIR RESOURCE: render RESOURCE (a kustomization under SRC/DIR)
+# with the images, patches, … read from stdin. kustomize takes no absolute
+# resource paths, so a copy of SRC/DIR sits beside the overlay.
+overlay() {
+  local src=$1 dir=$2 resource=$3 ov
+  ov=$(mktemp -d)
+  cp -r "$src/$dir" "$ov/$dir" && chmod -R u+w "$ov/$dir"
+  { printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\n' "$resource"; cat; } >"$ov/kustomization.yaml"
+  kc kustomize "$ov"
+  rm -rf "$ov"
+}
+
+# The module's config/minimal (CRDs, operator, metrics adapter, RBAC; no
+# admission webhooks) with our image tags, never pulled, and webhook
+# patching off (there is no webhook to patch).
+keda_offline_manifests() {
+  overlay "$(module_dir "$KEDA_MODULE" "$KEDA_VERSION")" config config/minimal <<EOF
+images:
+  - {name: ghcr.io/kedacore/keda, newTag: "${KEDA_VERSION#v}"}
+  - {name: ghcr.io/kedacore/keda-metrics-apiserver, newTag: "${KEDA_VERSION#v}"}
+patches:
+  - target: {kind: Deployment, name: keda-operator}
+    patch: |-
+      - {op: add, path: /spec/template/spec/containers/0/args/-, value: --enable-webhook-patching=false}
+      - {op: replace, path: /spec/template/spec/containers/0/imagePullPolicy, value: Never}
+  - target: {kind: Deployment, name: keda-metrics-apiserver}
+    patch: |-
+      - {op: replace, path: /spec/template/spec/containers/0/imagePullPolicy, value: Never}
+EOF
+}
+
+# metrics-server's release overlay with our image, never pulled, and
+# --kubelet-insecure-tls (the kubelet's serving certificate is self-signed).
+ms_offline_manifests() {
+  overlay "$(module_dir "$MS_MODULE" "$METRICS_SERVER_VERSION")" manifests manifests/overlays/release <<EOF
+patches:
+  - target: {kind: Deployment, name: metrics-server}
+    patch: |-
+      - {op: replace, path: /spec/template/spec/containers/0/imagePullPolicy, value: Never}
+      - {op: add, path: /spec/template/spec/containers/0/args/-, value: --kubelet-insecure-tls}
+EOF
+}
+
+# docs 0|1: the YAML documents on stdin that are not (0) or are (1) an
+# APIService.
+docs() {
+  awk -v want="$1" 'BEGIN { RS = "\n---\n" } { api = ($0 ~ /(^|\n)kind: APIService(\n|$)/) ? 1 : 0; if (api == want) printf "%s\n---\n", $0 }'
+}
+
+# kind_docs KIND: the documents on stdin of that kind.
+kind_docs() {
+  awk -v k="$1" 'BEGIN { RS = "\n---\n" } $0 ~ ("(^|\n)kind: " k "(\n|$)") { printf "%s\n---\n", $0 }'
+}
+
+# apply MODE WHAT RENDER URL: offline, RENDER's output (the module's own
+# manifests with our images); elsewhere the release manifests at URL.
+apply() {
+  local mode=$1 what=$2 render=$3 url=$4
+  if [ "$mode" = offline ]; then
+    log "$what: installing the module's manifests with our images ($render)"
+    local m
+    m=$(mktemp)
+    "$render" >"$m"
+    # The APIService last, once its Service has ready endpoints: offline,
+    # the API server's first connection to a ClusterIP that kube-proxy has
+    # not programmed yet leaves the host (seen: answered 404 by something
+    # off the cluster) and the aggregator keeps reusing it, so the
+    # APIService stays FailedDiscoveryCheck for good.
+    docs 0 <"$m" | kc apply --server-side --force-conflicts -f - >&2
+    kc wait --for=condition=Available --timeout="$WAIT" -f <(docs 0 <"$m" | kind_docs Deployment) >&2
+    docs 1 <"$m" | kc apply --server-side --force-conflicts -f - >&2
+    rm -f "$m"
+  else
+    log "$what: installing the release manifests $url"
+    kc apply --server-side --force-conflicts -f "$url" >&2
+  fi
+}
+
+install_keda() {
+  local ns
+  if kc get crd scaledobjects.keda.sh >/dev/null 2>&1 && available v1beta1.external.metrics.k8s.io; then
+    ns=$(kc get apiservice v1beta1.external.metrics.k8s.io -o jsonpath='{.spec.service.namespace}')
+    log "KEDA: using the one installed (external metrics API served from namespace $ns)"
+    return 0
+  fi
+  apply "$1" "KEDA $KEDA_VERSION" keda_offline_manifests "$KEDA_RELEASE_URL"
+  kc wait --for=condition=Established --timeout="$WAIT" crd/scaledobjects.keda.sh >&2
+  kc -n keda wait --for=condition=Available --timeout="$WAIT" deploy --all >&2
+  kc wait --for=condition=Available --timeout="$WAIT" apiservice/v1beta1.external.metrics.k8s.io >&2
+}
+
+install_metrics_server() {
+  if available v1beta1.metrics.k8s.io; then
+    log "metrics-server: using the resource metrics API the cluster has"
+    return 0
+  fi
+  apply "$1" "metrics-server $METRICS_SERVER_VERSION" ms_offline_manifests "$MS_RELEASE_URL"
+  if [ "$1" != offline ]; then
+    # kind's kubelets serve self-signed certificates too.
+    kc -n kube-system patch deploy/metrics-server --type=json \
+      -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]' >&2
+  fi
+  kc -n kube-system rollout status deploy/metrics-server --timeout="$WAIT" >&2
+  kc wait --for=condition=Available --timeout="$WAIT" apiservice/v1beta1.metrics.k8s.io >&2
+}
+
+cmd_install() {
+  local mode=${1:?usage: autoscale.sh install offline|kind|existing}
+  install_keda "$mode"
+  install_metrics_server "$mode"
+}
+
+case "${1:-}" in
+  build) cmd_build ;;
+  images) cmd_images ;;
+  manifests) keda_offline_manifests && printf -- '---\n' && ms_offline_manifests ;;
+  install) shift && cmd_install "$@" ;;
+  *) die "usage: autoscale.sh build | images | manifests | install offline|kind|existing" ;;
+esac
