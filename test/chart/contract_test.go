@@ -109,7 +109,7 @@ func TestEnvContract(t *testing.T) {
 			}
 		}
 		// The values given in producer.env / consumer.env come through.
-		for side, kv := range map[string][2]string{"producer": {"PUBLISH_INTERVAL", "2s"}, "consumer": {"CONCURRENCY", "16"}} {
+		for side, kv := range map[string][2]string{"producer": {"PUBLISH_INTERVAL", "2s"}, "consumer": {"CONCURRENCY", "256"}} {
 			env, _ := containerEnv(t, containers(mustFind(t, objs, "Deployment", name(side)))[0])
 			if env[kv[0]].value != kv[1] {
 				t.Errorf("%s: %s %s = %q, want values.yaml's %q", c.name, side, kv[0], env[kv[0]].value, kv[1])

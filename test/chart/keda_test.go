@@ -23,8 +23,8 @@ var kedaTuned = []string{
 func wantKEDADefaults(t *testing.T, so obj) {
 	t.Helper()
 	meta := get(so, "spec", "triggers", "0", "metadata")
-	if str(meta, "lagThreshold") != "100" || str(meta, "activationLagThreshold") != "0" {
-		t.Errorf("trigger metadata %v, want lagThreshold 100, activationLagThreshold 0", meta)
+	if str(meta, "lagThreshold") != "640" || str(meta, "activationLagThreshold") != "0" {
+		t.Errorf("trigger metadata %v, want lagThreshold 640, activationLagThreshold 0", meta)
 	}
 	behavior := get(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior")
 	if got := get(behavior, "scaleDown", "stabilizationWindowSeconds"); got != float64(300) {

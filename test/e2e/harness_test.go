@@ -172,7 +172,7 @@ func (r *scenario) drain(consumers int) {
 // second effect.
 func (r *scenario) finish() {
 	var a audit
-	r.step("audit: producers' logs against the ledger", func() { a = runAudit(r.t, r.conn.js, r.logs.ids()) })
+	r.step("audit: producers' logs against the ledger", func() { a = runAudit(r.t, r.conn.js, r.logs.ids(), r.logs.givenUp()) })
 	times := r.logs.times()
 	for _, d := range r.faults {
 		d.measure(times)

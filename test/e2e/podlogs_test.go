@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"slices"
 	"sort"
@@ -21,6 +22,12 @@ import (
 // acknowledged (services/producer: one per acknowledged publish).
 const publishedMsg = "published order"
 
+// givenUpMsg is the producer's log line for an order in flight when it was
+// stopped whose acknowledgement never came: not counted as published, yet
+// the server may have stored it (the acknowledgement, not the order, was
+// lost), so its ledger key is no mystery.
+const givenUpMsg = "order not published: shutting down"
+
 // pubLog is the audit's record of what was published, kept off the
 // cluster: it follows the log of every producer pod (and the helm test's
 // pod, which publishes too) with `kubectl logs -f` from the moment the pod's
@@ -28,14 +35,15 @@ const publishedMsg = "published order"
 // the time the producer logged them. It never asks NATS: an order the
 // server acknowledged and then lost is in here and not in the ledger.
 type pubLog struct {
-	e    env
-	mu   sync.Mutex
-	at   map[string]time.Time // order id -> first "published order" line
-	pods map[string]*follower // pod UID -> its follower
-	errs []string             // failed listings and follows, newest last
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once // closes stop
+	e      env
+	mu     sync.Mutex
+	at     map[string]time.Time // order id -> first "published order" line
+	gaveUp map[string]bool      // order ids logged as given up at shutdown
+	pods   map[string]*follower // pod UID -> its follower
+	errs   []string             // failed listings and follows, newest last
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once // closes stop
 }
 
 // follower is one pod's `kubectl logs -f`, started again if it ends while
@@ -51,7 +59,7 @@ type follower struct {
 var publisherPods = "app.kubernetes.io/component in (producer,helm-test)"
 
 func startPubLog(e env) *pubLog {
-	l := &pubLog{e: e, at: map[string]time.Time{}, pods: map[string]*follower{},
+	l := &pubLog{e: e, at: map[string]time.Time{}, gaveUp: map[string]bool{}, pods: map[string]*follower{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
@@ -160,12 +168,14 @@ func (l *pubLog) read(f *follower, r io.Reader) {
 		}
 		l.mu.Lock()
 		f.lines++
-		if rec.String("msg") == publishedMsg {
-			if id := rec.String("order_id"); id != "" {
-				if _, dup := l.at[id]; !dup {
-					l.at[id] = rec.Time()
-				}
+		switch id := rec.String("order_id"); {
+		case id == "":
+		case rec.String("msg") == publishedMsg:
+			if _, dup := l.at[id]; !dup {
+				l.at[id] = rec.Time()
 			}
+		case rec.String("msg") == givenUpMsg:
+			l.gaveUp[id] = true
 		}
 		l.mu.Unlock()
 	}
@@ -244,6 +254,13 @@ func (l *pubLog) ids() []string {
 		out = append(out, id)
 	}
 	return out
+}
+
+// givenUp returns every order id logged as given up at shutdown.
+func (l *pubLog) givenUp() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Collect(maps.Keys(l.gaveUp))
 }
 
 // times returns when each acknowledged order was logged, in order.
