@@ -18,9 +18,12 @@ import (
 const (
 	ceilPubSync  = "js pub sync"
 	ceilPubAsync = "js pub async"
-	ceilConsume  = "js consume"
-	ceilKVPut    = "kv put --clients 16"
-	ceilCorePub  = "core pub"
+	// Our producer gives every order a message id, which the server
+	// checks against its duplicate window: this is that same work.
+	ceilPubAsyncDedup = "js pub async --dedup"
+	ceilConsume       = "js consume"
+	ceilKVPut         = "kv put --clients 16"
+	ceilCorePub       = "core pub"
 )
 
 // errNoStats: `nats bench` printed no "stats: N msgs/sec" line.
@@ -59,6 +62,7 @@ func ceilingRuns(n, syncN, kvN int) []ceilingRun {
 	return []ceilingRun{
 		{ceilPubSync, [][]string{{"js", "pub", "sync", msgs(syncN), size, "--create", subj}}},
 		{ceilPubAsync, [][]string{{"js", "pub", "async", msgs(n), size, "--create", subj}}},
+		{ceilPubAsyncDedup, [][]string{{"js", "pub", "async", msgs(n), size, "--create", "--dedup", subj}}},
 		{ceilConsume, [][]string{
 			{"js", "pub", "async", msgs(n), size, "--create", subj},
 			{"js", "consume", msgs(n)},

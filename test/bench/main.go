@@ -29,10 +29,10 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.bin, "bin", "bin", "directory of nats-server, nats, producer and consumer")
 	fs.StringVar(&o.out, "out", "bench", "directory report.md and the plots are written to")
 	fs.StringVar(&o.goBench, "gobench", "", "file with `go test -bench` output to include in the report")
-	fs.IntVar(&o.sizes.Orders, "orders", 20000, "orders per producer and consumer run")
-	fs.IntVar(&o.sizes.CeilingOrders, "ceiling-orders", 100000, "messages of the js pub async, js consume and core pub ceilings")
+	fs.IntVar(&o.sizes.Orders, "orders", 100000, "orders per producer and consumer run")
+	fs.IntVar(&o.sizes.CeilingOrders, "ceiling-orders", 300000, "messages of the js pub async, js consume and core pub ceilings")
 	fs.IntVar(&o.sizes.SyncOrders, "sync-orders", 10000, "messages of the js pub sync ceiling")
-	fs.IntVar(&o.sizes.KVOrders, "kv-orders", 10000, "puts of the kv put ceiling")
+	fs.IntVar(&o.sizes.KVOrders, "kv-orders", 50000, "puts of the kv put ceiling")
 	fs.DurationVar(&o.sizes.LatencyFor, "latency-for", 2*time.Second, "length of each fixed-rate run")
 	fs.IntVar(&o.sizes.MaxConsumers, "consumers", 4, "throughput is measured with 1 up to this many consumers")
 	if err := fs.Parse(args); err != nil {

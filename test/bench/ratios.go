@@ -27,6 +27,7 @@ type ratioSpec struct {
 func ratioSpecs() []ratioSpec {
 	return []ratioSpec{
 		{pathProducer, modeJetStream, ceilPubAsync, 0.8},
+		{pathProducer, modeJetStream, ceilPubAsyncDedup, 0.8},
 		{pathProducer, modeJetStream, ceilPubSync, 0},
 		{pathProducer, modeCore, ceilCorePub, 0},
 		{pathConsumer, modeJetStream, ceilPubAsync, 0.4},

@@ -18,7 +18,7 @@ func fixture() Report {
 		Elapsed: 150 * time.Second,
 		Sizes:   Sizes{Orders: 20000, CeilingOrders: 100000, SyncOrders: 10000, KVOrders: 10000, LatencyFor: 2 * time.Second, LatencyRates: []float64{1000, 10000}, MaxConsumers: 2},
 		Ceilings: map[string]float64{
-			ceilPubAsync: 100000, ceilPubSync: 10000, ceilConsume: 200000, ceilKVPut: 12000, ceilCorePub: 1e6,
+			ceilPubAsync: 100000, ceilPubAsyncDedup: 85000, ceilPubSync: 10000, ceilConsume: 200000, ceilKVPut: 12000, ceilCorePub: 1e6,
 		},
 		Modes: []ModeResult{
 			{
@@ -44,13 +44,14 @@ func fixture() Report {
 
 func TestRatios(t *testing.T) {
 	want := map[string]float64{
-		pathProducer + "/" + modeJetStream + "/" + ceilPubAsync: 0.85,
-		pathProducer + "/" + modeJetStream + "/" + ceilPubSync:  8.5,
-		pathProducer + "/" + modeCore + "/" + ceilCorePub:       0.07,
-		pathConsumer + "/" + modeJetStream + "/" + ceilPubAsync: 0.3,
-		pathConsumer + "/" + modeJetStream + "/" + ceilKVPut:    2.5,
-		pathConsumer + "/" + modeJetStream + "/" + ceilConsume:  0.15,
-		pathConsumer + "/" + modeCore + "/" + ceilKVPut:         math.NaN(),
+		pathProducer + "/" + modeJetStream + "/" + ceilPubAsync:      0.85,
+		pathProducer + "/" + modeJetStream + "/" + ceilPubAsyncDedup: 1,
+		pathProducer + "/" + modeJetStream + "/" + ceilPubSync:       8.5,
+		pathProducer + "/" + modeCore + "/" + ceilCorePub:            0.07,
+		pathConsumer + "/" + modeJetStream + "/" + ceilPubAsync:      0.3,
+		pathConsumer + "/" + modeJetStream + "/" + ceilKVPut:         2.5,
+		pathConsumer + "/" + modeJetStream + "/" + ceilConsume:       0.15,
+		pathConsumer + "/" + modeCore + "/" + ceilKVPut:              math.NaN(),
 	}
 	rows := fixture().Ratios()
 	if len(rows) != len(want) {
