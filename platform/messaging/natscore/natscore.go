@@ -83,6 +83,12 @@ func NewSubscriber(nc *nats.Conn, opts ...Option) *Subscriber {
 	return s
 }
 
+// Pending limits of a subscription's client-side buffer (see Subscribe).
+const (
+	pendingMsgs  = 8 << 10
+	pendingBytes = 8 << 20
+)
+
 // Subscribe joins the queue group on subject. It returns once the server
 // has the subscription (it flushes the SUB and waits for the server's
 // answer), so nothing published afterwards, from any connection, is
@@ -95,6 +101,16 @@ func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue subscribe %s in %s: %w", subject, s.group, err)
+	}
+	// Core NATS stores nothing: what a replica cannot keep up with waits in
+	// this client's buffer, and past its limits the client drops it (a
+	// slow consumer). The client's defaults (512Ki messages, 64 MiB) let a
+	// replica that falls behind grow by tens of megabytes for orders that
+	// would be seconds old (86 MB measured at full rate); these bound it to
+	// a fifth of a second of a replica's full speed (45 MB).
+	if err := sub.SetPendingLimits(pendingMsgs, pendingBytes); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("queue subscribe %s: pending limits: %w", subject, err)
 	}
 	if err := s.nc.Flush(); err != nil {
 		_ = sub.Unsubscribe()
