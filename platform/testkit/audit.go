@@ -177,14 +177,19 @@ func StreamMessages(t testing.TB, s jetstream.Stream, subject string) []*jetstre
 // consumer processed them) are skipped.
 func get(t testing.TB, ctx context.Context, s jetstream.Stream, subject string, fn func(*jetstream.RawStreamMsg)) {
 	t.Helper()
+	var retry retrier
 	for seq := uint64(1); ; {
 		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return
 		}
+		if err != nil && retry.again(ctx, err) {
+			continue
+		}
 		if err != nil {
 			t.Fatalf("audit: get %s from #%d: %v", subject, seq, err)
 		}
+		retry = retrier{}
 		fn(m)
 		seq = m.Sequence + 1
 	}
@@ -201,22 +206,64 @@ func read(t testing.TB, ctx context.Context, s jetstream.Stream, subject string,
 	if err != nil {
 		t.Fatalf("audit: read %s: %v", subject, err)
 	}
+	var (
+		retry retrier
+		last  uint64 // stream sequence of the last message handed to fn
+	)
 	for got := 0; got < want; {
 		// Ask for no more than is left: a short last batch would otherwise
 		// wait out FetchMaxWait.
 		batch, err := c.Fetch(min(1000, want-got), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil && retry.again(ctx, err) {
+			continue
+		}
 		if err != nil {
 			t.Fatalf("audit: read %s: %v", subject, err)
 		}
 		n := 0
 		for m := range batch.Messages() {
+			// After a fault the ordered consumer starts again after the
+			// last message it delivered; never count one twice.
+			if md, err := m.Metadata(); err == nil {
+				if md.Sequence.Stream <= last {
+					continue
+				}
+				last = md.Sequence.Stream
+			}
 			fn(m)
 			n++
+		}
+		if n == 0 && batch.Error() != nil && retry.again(ctx, batch.Error()) {
+			continue
 		}
 		if n == 0 {
 			t.Fatalf("audit: read %s: stopped after %d of %d messages: %v", subject, got, want, batch.Error())
 		}
+		retry = retrier{}
 		got += n
+	}
+}
+
+// retrier lets a read ride out a short NATS fault in the middle of an
+// audit: right after a server restart a request can find no responder, or
+// time out, while JetStream elects leaders. It allows a few attempts in a
+// row, a second apart, then the error is the audit's.
+type retrier struct{ tries int }
+
+// again reports whether to try again after err, once a second has passed;
+// false once ctx ended or after maxAuditRetries errors in a row.
+func (r *retrier) again(ctx context.Context, err error) bool {
+	const maxAuditRetries = 15
+	if r.tries >= maxAuditRetries || !(errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, context.DeadlineExceeded)) {
+		return false
+	}
+	r.tries++
+	select {
+	case <-time.After(time.Second):
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
 	}
 }
 
