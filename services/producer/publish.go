@@ -43,12 +43,13 @@ func (p *producer) send(ctx context.Context) *inFlight {
 // goroutine, which holds retrying closed and its slot taken until it is
 // done. It returns once sent is closed and drained.
 func (p *producer) collect(ctx context.Context, sent <-chan *inFlight, slots <-chan struct{}, retries *sync.WaitGroup, retrying *gate, stop context.CancelFunc) {
+	// An acknowledgement's wait is bounded by the publisher's timeout
+	// (PUBLISH_TIMEOUT), not by shutdown.
+	waitCtx := context.WithoutCancel(ctx)
 	for f := range sent {
 		err := f.err
 		if err == nil {
-			// Bounded by the publisher's acknowledgement timeout
-			// (PUBLISH_TIMEOUT), not by shutdown.
-			err = f.ack.Wait(context.WithoutCancel(ctx))
+			err = f.ack.Wait(waitCtx)
 		}
 		if err == nil {
 			p.health.ok()
