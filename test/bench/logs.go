@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -28,6 +29,30 @@ type logLine struct {
 	Time  time.Time `json:"time"`
 	Msg   string    `json:"msg"`
 	AgeMs *float64  `json:"age_ms"`
+}
+
+// msgKey starts the message of a slog JSON line.
+var msgKey = []byte(`"msg":"`)
+
+// LineMsg finds the message of a JSON log line without parsing the rest;
+// ok is false when it has none or an escaped one (ParseLine reads those).
+func LineMsg(line []byte) (msg string, ok bool) {
+	i := bytes.Index(line, msgKey)
+	if i < 0 {
+		if ev, ok := ParseLine(line); ok {
+			return ev.Msg, true
+		}
+		return "", false
+	}
+	rest := line[i+len(msgKey):]
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		if ev, ok := ParseLine(line); ok {
+			return ev.Msg, true
+		}
+		return "", false
+	}
+	return string(rest[:end]), true
 }
 
 // ParseLine reads one log line; ok is false for a line that is not a JSON

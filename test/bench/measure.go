@@ -1,9 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,7 +33,34 @@ type Throughput struct {
 	Orders     int     // orders they logged
 	Rate       float64 // orders per second, from the log timestamps
 	CPUPer1000 float64 // CPU-seconds per 1,000 orders, all processes together
-	MaxRSSMB   float64 // largest max RSS of the processes
+	MaxRSSMB   float64 // largest peak resident set (VmHWM) of the processes
+	Warnings   Warnings
+}
+
+// Warnings counts the WARN and ERROR log lines of a step's processes, per
+// message: a step whose orders were retried or redelivered measured that
+// too, and its report says so.
+type Warnings map[string]int
+
+// add counts w's lines in too.
+func (w *Warnings) add(more map[string]int) {
+	for msg, n := range more {
+		if *w == nil {
+			*w = Warnings{}
+		}
+		(*w)[msg] += n
+	}
+}
+
+// String lists the messages with their counts, most frequent first.
+func (w Warnings) String() string {
+	msgs := slices.Collect(maps.Keys(w))
+	slices.SortFunc(msgs, func(a, b string) int { return cmp.Or(w[b]-w[a], strings.Compare(a, b)) })
+	parts := make([]string, len(msgs))
+	for i, m := range msgs {
+		parts[i] = fmt.Sprintf("%q ×%d", m, w[m])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // session is one measurement: a fresh server, the binaries, and what they did.
@@ -133,6 +164,7 @@ func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
 		errs = append(errs, err)
 		cpu += u.CPU
 		tp.MaxRSSMB = max(tp.MaxRSSMB, u.MaxRSSMB)
+		tp.Warnings.add(p.Warnings())
 		evs = append(evs, p.Events()...)
 	}
 	times := Times(evs, msgReceived)

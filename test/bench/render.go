@@ -33,6 +33,7 @@ func (r Report) Render(w io.Writer) error {
 	mw.machine(r)
 	mw.goBench(r.GoBench)
 	mw.problems(r.Problems)
+	mw.warnings(r.Warnings)
 	return mw.err
 }
 
@@ -113,7 +114,7 @@ func (m *mdWriter) scaling(r Report) {
 
 func (m *mdWriter) costs(r Report) {
 	m.printf("## Cost per 1,000 orders and memory\n\n")
-	m.printf("CPU-seconds (user + system) and max RSS of the full-rate runs (producer alone; one consumer draining), from the kernel's accounting of each process; idle RSS read from /proc after start-up with nothing to do.\n\n")
+	m.printf("CPU-seconds (user + system) of the full-rate runs (producer alone; one consumer draining) from the kernel's accounting of each process; their max RSS is the peak resident set (VmHWM) read from /proc every 10 ms; idle RSS read from /proc after start-up with nothing to do.\n\n")
 	m.table("service", "mode", "CPU-s per 1,000 orders", "max RSS at full rate (MB)", "< 40 MB", "idle RSS (MB)", "< 20 MB")
 	for _, mr := range r.Modes {
 		cons := scalingAt(mr, 1)
@@ -148,13 +149,23 @@ func (m *mdWriter) goBench(out string) {
 	m.printf("## In-process benchmarks (`go test -bench`, allocations per order)\n\n```\n%s\n```\n\n", strings.TrimSpace(out))
 }
 
-func (m *mdWriter) problems(ps []string) {
-	if len(ps) == 0 {
+func (m *mdWriter) problems(ps []string) { m.list("Steps that failed", "", ps) }
+
+func (m *mdWriter) warnings(ws []string) {
+	m.list("Steps whose services logged warnings", "Their figures include what the warnings say (retries, redeliveries).", ws)
+}
+
+// list writes a section of one bullet per item, nothing without items.
+func (m *mdWriter) list(title, intro string, items []string) {
+	if len(items) == 0 {
 		return
 	}
-	m.printf("## Steps that failed\n\n")
-	for _, p := range ps {
-		m.printf("- %s\n", p)
+	m.printf("## %s\n\n", title)
+	if intro != "" {
+		m.printf("%s\n\n", intro)
+	}
+	for _, it := range items {
+		m.printf("- %s\n", it)
 	}
 	m.printf("\n")
 }

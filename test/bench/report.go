@@ -14,6 +14,7 @@ type Report struct {
 	Modes    []ModeResult
 	GoBench  string   // `go test -bench` output, when given
 	Problems []string // steps that failed, one line each
+	Warnings []string // steps whose processes logged warnings, one line each
 }
 
 // ModeResult is what one delivery mode measured.

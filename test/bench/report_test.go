@@ -39,6 +39,7 @@ func fixture() Report {
 			},
 		},
 		Problems: []string{"core: 1 consumer(s), 20000 orders: consumer-1: 1 \"consuming\" lines after 30s: timed out"},
+		Warnings: []string{"jetstream: 1 consumer(s), 20000 orders: \"jetstream consume stalled; restarting\" ×1"},
 	}
 }
 
@@ -83,6 +84,7 @@ func TestRender(t *testing.T) {
 		"| producer | core | n/a | n/a | n/a | n/a | n/a |",
 		"![latency CDF](latency_cdf.png)",
 		"## Steps that failed\n\n- core: 1 consumer(s)",
+		"## Steps whose services logged warnings\n\nTheir figures include what the warnings say (retries, redeliveries).\n\n- jetstream: 1 consumer(s), 20000 orders: \"jetstream consume stalled; restarting\" ×1\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)

@@ -107,3 +107,16 @@ func TestLatestAndSince(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	var w Warnings
+	if got := w.String(); got != "" {
+		t.Errorf("no warnings: %q, want empty", got)
+	}
+	w.add(map[string]int{"order processing failed; will be redelivered": 2})
+	w.add(map[string]int{"acknowledgement failed": 3, "order processing failed; will be redelivered": 2})
+	want := `"order processing failed; will be redelivered" ×4, "acknowledgement failed" ×3`
+	if got := w.String(); got != want {
+		t.Errorf("String() = %s, want %s", got, want)
+	}
+}

@@ -15,7 +15,8 @@ type Latency struct {
 	Target   float64 // PUBLISH_RATE
 	Achieved float64 // the producer's rate from its log
 	Summary
-	Ages []float64 // ms, for the CDF plot
+	Ages     []float64 // ms, for the CDF plot
+	Warnings Warnings
 }
 
 // IdleRSS is each service's resident memory started and idle, in MiB.
@@ -34,10 +35,12 @@ func measureProducer(bins Bins, mode string, n int) (Throughput, error) {
 		return Throughput{}, err
 	}
 	times := Times(p.Events(), msgPublished)
-	return Throughput{
+	tp := Throughput{
 		Orders: len(times), Rate: Rate(times),
 		CPUPer1000: PerThousand(u.CPU.Seconds(), len(times)), MaxRSSMB: u.MaxRSSMB,
-	}, nil
+	}
+	tp.Warnings.add(p.Warnings())
+	return tp, nil
 }
 
 // measureConsumers has k consumers take n orders. In JetStream mode the
@@ -84,7 +87,9 @@ func measureLatency(bins Bins, mode string, rate float64, n int) (Latency, error
 	if err != nil {
 		return l, err
 	}
-	_, evs, err := drain(ps, n, mode)
+	tp, evs, err := drain(ps, n, mode)
+	l.Warnings = tp.Warnings
+	l.Warnings.add(p.Warnings())
 	ages := Ages(evs, msgReceived)
 	l.Achieved, l.Summary, l.Ages = Rate(Times(p.Events(), msgPublished)), Summarize(ages), ages
 	if err == nil && len(ages) == 0 {
