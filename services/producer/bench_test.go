@@ -20,7 +20,7 @@ import (
 // each counted on its own acknowledgement, with up to window in flight.
 // allocs/op is per order, client and server together (one process).
 func BenchmarkPublish(b *testing.B) {
-	for _, window := range []int{1, 16, 256} {
+	for _, window := range []int{1, 16, 256, 1024} {
 		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
 			srv := natstest.Run(b)
 			js, err := natsjs.New(srv.Connect(b), natsjs.WithPublishAsyncTimeout(10*time.Second))

@@ -20,8 +20,9 @@ type producer struct {
 	pub      messaging.Publisher
 	subject  string
 	pace     *rate.Limiter
-	count    int // 0: until stopped
-	window   int // orders in flight at most; 1 waits for each ack
+	count    int  // 0: until stopped
+	keepIDs  bool // keep the acknowledged ids (for VERIFY_TIMEOUT)
+	window   int  // orders in flight at most; 1 waits for each ack
 	timeout  time.Duration
 	products []string
 	metrics  *metrics
@@ -32,16 +33,19 @@ type producer struct {
 
 	mu        sync.Mutex
 	published int      // acknowledged orders so far
-	ids       []string // their ids, when count > 0 (for VERIFY_TIMEOUT)
+	ids       []string // their ids, when keepIDs
 	err       error    // why the producer stopped on its own
 }
 
 // paceBurst is how much of a second's orders may go out at once. With a
 // burst of one order, every sleep that overshoots (a timer fires late by
 // a millisecond or more on a busy machine) is time lost for good:
-// PUBLISH_RATE=10000 ran at about 2,600/s. Ten milliseconds' worth lets
-// the pace catch up after a late wake-up and still spreads orders evenly.
-const paceBurst = 100 // 1/100 s
+// PUBLISH_RATE=10000 ran at about 2,600/s. A millisecond's worth lets the
+// pace catch up after a late wake-up (10,000/s ran at 9,900/s) and keeps
+// bursts small: with ten milliseconds' worth, 100 orders went out at once
+// and the last waited behind the others, p99 end-to-end age at 10,000/s
+// 5.8-6.0 ms against 4.6-4.7 ms with one.
+const paceBurst = 1000 // 1/1000 s
 
 // pace turns the settings into a limiter: PUBLISH_RATE per second when
 // set, else one order per PUBLISH_INTERVAL, or no limit for 0.
@@ -59,9 +63,10 @@ func pace(s settings) *rate.Limiter {
 // run issues orders until ctx ends, count orders were issued or one could
 // not be published, keeping at most window of them unacknowledged and
 // none new while one is retried; then it waits for those in flight and
-// returns the ids acknowledged. An order
-// counts as published only on its own acknowledgement: one whose last
-// attempt fails after ctx ended is logged as not published, not counted.
+// returns the ids acknowledged (with keepIDs; else none: at full rate
+// they are the producer's largest use of memory). An order counts as
+// published only on its own acknowledgement: one whose last attempt fails
+// after ctx ended is logged as not published, not counted.
 func (p *producer) run(ctx context.Context) ([]string, error) {
 	// Cancelled on shutdown, or by the first order that cannot be
 	// published: either way no new order is issued.

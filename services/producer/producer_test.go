@@ -45,7 +45,7 @@ func (r *recorder) Publish(_ context.Context, m *messaging.Message) error {
 
 func newTestProducer(pub messaging.Publisher, count int) *producer {
 	return &producer{
-		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count, window: 1,
+		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count, keepIDs: true, window: 1,
 		timeout: time.Second, products: []string{"sku-a", "sku-b"},
 		metrics: newMetrics(prometheus.NewRegistry()), health: &publishHealth{now: time.Now},
 		log: slog.New(slog.DiscardHandler), now: time.Now,
@@ -115,9 +115,9 @@ func TestPace(t *testing.T) {
 		wantBurst int
 	}{
 		{"interval", settings{Interval: 2 * time.Second}, 0.5, 1},
-		{"rate wins", settings{Interval: 2 * time.Second, Rate: 200}, 200, 2},
+		{"rate wins", settings{Interval: 2 * time.Second, Rate: 200}, 200, 1},
 		{"slow rate", settings{Rate: 5}, 5, 1},
-		{"fast rate: 10 ms worth at once", settings{Rate: 10000}, 10000, 100},
+		{"fast rate: 1 ms worth at once", settings{Rate: 10000}, 10000, 10},
 		{"unlimited", settings{}, rate.Inf, 1},
 	}
 	for _, tc := range tests {

@@ -130,7 +130,7 @@ func (p *producer) failed(msg *messaging.Message, err error) error {
 func (p *producer) acknowledged(ctx context.Context, f *inFlight) {
 	p.mu.Lock()
 	p.published++
-	if p.count > 0 {
+	if p.keepIDs {
 		p.ids = append(p.ids, f.order.ID)
 	}
 	p.mu.Unlock()

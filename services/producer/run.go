@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		subject:  rt.Settings.Subject,
 		pace:     pace(own),
 		count:    own.Count,
+		keepIDs:  own.VerifyTimeout > 0,
 		window:   own.MaxInFlight,
 		timeout:  own.PublishTimeout,
 		products: own.ProductIDs,
