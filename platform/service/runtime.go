@@ -45,7 +45,7 @@ type Runtime struct {
 // It returns config.ErrHelp after printing the variables for -h.
 func Start(name, version string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
 	var env environment
-	all := []any{&env.settings, &env.nats, &env.http, &env.log, &env.trace}
+	all := []any{&env.settings, &env.nats, &env.http, &env.log, &env.trace, &env.gc}
 	for _, spec := range specs {
 		if check, ok := spec.(Check); ok {
 			spec = config.Check(func() error { return check(env.settings) })
@@ -55,6 +55,7 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 	if err := config.Load(args, stdout, all...); err != nil {
 		return nil, err
 	}
+	env.gc.apply()
 	instance, err := logging.Instance(env.settings.Instance, os.Hostname)
 	if err != nil {
 		return nil, err
@@ -77,6 +78,7 @@ type environment struct {
 	http     ops.Config
 	log      logging.Config
 	trace    tracing.Config
+	gc       GC
 }
 
 // connect connects to NATS and serves the operational endpoints for
