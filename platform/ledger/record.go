@@ -27,8 +27,10 @@ const recordTimeout = 5 * time.Second
 const maxPending = 1 << 16
 
 // absent is the create-if-absent condition: the key's subject holds no
-// message yet (its last sequence is 0).
-var absent = []string{"0"}
+// message yet (its last sequence is 0). One header for every record, not a
+// map per record: a publish with no options only reads it (also when
+// nats.go resends it after "no responders"), so sharing it is safe.
+var absent = nats.Header{natsjs.ExpectedLastSubjSeqHeader: []string{"0"}}
 
 // Record implements Ledger with the bucket's create-if-absent: a publish
 // to the key's subject that the server refuses if the subject holds a
@@ -64,7 +66,7 @@ func (k *KV) Record(ctx context.Context, r Record) error {
 func (k *KV) create(ctx context.Context, key string, value []byte) error {
 	msg := &nats.Msg{
 		Subject: k.prefix + key,
-		Header:  nats.Header{natsjs.ExpectedLastSubjSeqHeader: absent},
+		Header:  absent,
 		Data:    value,
 	}
 	ack, err := k.async.PublishMsgAsync(msg)
