@@ -85,8 +85,8 @@ func NewSubscriber(nc *nats.Conn, opts ...Option) *Subscriber {
 
 // Pending limits of a subscription's client-side buffer (see Subscribe).
 const (
-	pendingMsgs  = 8 << 10
-	pendingBytes = 8 << 20
+	pendingMsgs  = 1 << 10
+	pendingBytes = 1 << 20
 )
 
 // Subscribe joins the queue group on subject. It returns once the server
@@ -106,8 +106,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.
 	// this client's buffer, and past its limits the client drops it (a
 	// slow consumer). The client's defaults (512Ki messages, 64 MiB) let a
 	// replica that falls behind grow by tens of megabytes for orders that
-	// would be seconds old (86 MB measured at full rate); these bound it to
-	// a fifth of a second of a replica's full speed (45 MB).
+	// would be seconds old (86 MB measured at full rate). These hold a
+	// tenth of a second at 10,000 orders/s, on top of the orders its
+	// handlers hold (CONCURRENCY): a replica flooded at ten times its
+	// speed peaked at 38-39 MB (8Ki messages, 8 MiB: 60 MB).
 	if err := sub.SetPendingLimits(pendingMsgs, pendingBytes); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("queue subscribe %s: pending limits: %w", subject, err)
