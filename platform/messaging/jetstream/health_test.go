@@ -252,7 +252,7 @@ func TestSlowHandlersAreNoStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	// Each handler takes longer than two heartbeats (2 x 2s).
+	// Each handler takes longer than two heartbeats (2 x 1s).
 	r := &received{work: 5 * time.Second, ids: map[string]bool{}}
 	sub := subscribeWith(t, js, testStream.Name,
 		jetstream.ConsumerConfig{AckWait: time.Minute, MaxAckPending: 100, PullMaxMessages: 8},
