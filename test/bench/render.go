@@ -152,7 +152,7 @@ func (m *mdWriter) goBench(out string) {
 func (m *mdWriter) problems(ps []string) { m.list("Steps that failed", "", ps) }
 
 func (m *mdWriter) warnings(ws []string) {
-	m.list("Steps whose services logged warnings", "Their figures include what the warnings say (retries, redeliveries).", ws)
+	m.list("Steps whose services logged warnings", "Their figures include what the warnings report (dropped orders, retries, redeliveries, stalls).", ws)
 }
 
 // list writes a section of one bullet per item, nothing without items.

@@ -84,7 +84,7 @@ func TestRender(t *testing.T) {
 		"| producer | core | n/a | n/a | n/a | n/a | n/a |",
 		"![latency CDF](latency_cdf.png)",
 		"## Steps that failed\n\n- core: 1 consumer(s)",
-		"## Steps whose services logged warnings\n\nTheir figures include what the warnings say (retries, redeliveries).\n\n- jetstream: 1 consumer(s), 20000 orders: \"jetstream consume stalled; restarting\" ×1\n",
+		"## Steps whose services logged warnings\n\nTheir figures include what the warnings report (dropped orders, retries, redeliveries, stalls).\n\n- jetstream: 1 consumer(s), 20000 orders: \"jetstream consume stalled; restarting\" ×1\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
