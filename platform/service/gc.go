@@ -10,9 +10,10 @@ import (
 // itself; declaring it here gives it our default and lists it in -h.
 //
 // Why not Go's 100: a service's live heap is a few MiB, so at 100 the
-// collector runs every few MiB allocated, thousands of times a second at
-// full rate. At 300 the consumer spends about a fifth less CPU per order
-// (22.8 → 17.8 µs) for some 7 MiB more memory, well inside the chart's limit.
+// collector runs every few MiB allocated: a consumer draining 100,000
+// orders collected 168 times in 2.4 s, 37 times at 300. At 300 it spends
+// about a fifth less CPU per order (22.8 → 17.8 µs) for some 7 MiB more
+// memory, well inside the chart's limit.
 type GC struct {
 	Percent string `envconfig:"GOGC" default:"300" desc:"garbage collector target: a collection when the heap grew this many percent since the last one, or off; Go's own default is 100"`
 }
