@@ -23,8 +23,7 @@ import (
 // shows what each server's /jsz says next to what KEDA serves, moves the
 // durable's leader, and checks KEDA still scales on the leader's numbers.
 func autoscalingCluster(r *scenario) {
-	t, e, ctx := r.t, r.e, r.ctx
-	producerDeploy := "deploy/" + e.release + "-producer"
+	t, e := r.t, r.e
 	r.install(append(kedaValues(), "--set", "nats.cluster.enabled=true")...)
 	r.conn = e.connectNATS(t, natsServers, "", "")
 	rl := startReplicaLog(e, r.conn.js, 2*time.Second)
@@ -37,8 +36,7 @@ func autoscalingCluster(r *scenario) {
 		waitReplicas(r, rl, asMin, stepTimeout)
 	})
 	r.step(fmt.Sprintf("2 burst %d orders/s: KEDA reads the leader's lag, consumers to %d", asBurstRate, asMax), func() {
-		e.mustKC(t, ctx, "set", "env", producerDeploy, fmt.Sprintf("PUBLISH_RATE=%d", asBurstRate))
-		rl.mark(fmt.Sprintf("producer PUBLISH_RATE=%d", asBurstRate))
+		setRate(r, rl, asBurstRate)
 		waitReplicas(r, rl, asMax, asScaleUpBound)
 		jsz = append(jsz, e.jszTable(t, "during the burst").String())
 	})
@@ -58,8 +56,7 @@ func autoscalingCluster(r *scenario) {
 		jsz = append(jsz, e.jszTable(t, "after the stepdown").String())
 	})
 	r.step(fmt.Sprintf("4 rate drops to %d orders/s", asQuietRate), func() {
-		e.mustKC(t, ctx, "set", "env", producerDeploy, fmt.Sprintf("PUBLISH_RATE=%d", asQuietRate))
-		rl.mark(fmt.Sprintf("producer PUBLISH_RATE=%d", asQuietRate))
+		setRate(r, rl, asQuietRate)
 		waitFlowing(t, r.conn.js, "after the rate drop")
 	})
 	r.drain(-1)

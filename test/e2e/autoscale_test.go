@@ -49,8 +49,7 @@ const (
 // chart's CPU HPA (metrics-server) scales them under CPU load; drain and
 // audit.
 func autoscaling(r *scenario) {
-	t, e, ctx := r.t, r.e, r.ctx
-	producerDeploy := "deploy/" + e.release + "-producer"
+	t, e := r.t, r.e
 	r.install(kedaValues()...)
 	r.conn = e.connectNATS(t, 1, "", "")
 	rl := startReplicaLog(e, r.conn.js, 2*time.Second)
@@ -65,8 +64,7 @@ func autoscaling(r *scenario) {
 
 	var burst, up time.Time
 	r.step(fmt.Sprintf("2 burst: %d orders/s, consumers scale up to the maximum (%d) within %s", asBurstRate, asMax, asScaleUpBound), func() {
-		e.mustKC(t, ctx, "set", "env", producerDeploy, fmt.Sprintf("PUBLISH_RATE=%d", asBurstRate))
-		burst = rl.mark(fmt.Sprintf("producer PUBLISH_RATE=%d", asBurstRate))
+		burst = setRate(r, rl, asBurstRate)
 		up = waitReplicas(r, rl, asMax, asScaleUpBound)
 		rl.mark(fmt.Sprintf("%d replicas ready", asMax))
 	})
@@ -82,8 +80,7 @@ func autoscaling(r *scenario) {
 
 	var quiet, down time.Time
 	r.step(fmt.Sprintf("4 rate drops to %d orders/s, consumers scale down to %d within %s", asQuietRate, asMin, asScaleDownBound), func() {
-		e.mustKC(t, ctx, "set", "env", producerDeploy, fmt.Sprintf("PUBLISH_RATE=%d", asQuietRate))
-		quiet = rl.mark(fmt.Sprintf("producer PUBLISH_RATE=%d", asQuietRate))
+		quiet = setRate(r, rl, asQuietRate)
 		down = waitReplicas(r, rl, asMin, asScaleDownBound)
 		rl.mark(fmt.Sprintf("%d replica", asMin))
 		waitFlowing(t, r.conn.js, "after the scale-down")
@@ -137,11 +134,8 @@ func cpuHPA(r *scenario, rl *replicaLog) (start, up time.Time) {
 			"--set-string", "consumer.env.WORK_TIME=0s",
 			"--set-string", "consumer.env.CONCURRENCY=16",
 			"--set-string", "consumer.env.PULL_MAX_MESSAGES=64")
-		// The rate the way the burst set it: helm 4 applies server-side,
-		// and PUBLISH_RATE is kubectl's field since then (a different
-		// value from helm would be a conflict).
-		e.mustKC(t, ctx, "set", "env", "deploy/"+e.release+"-producer", fmt.Sprintf("PUBLISH_RATE=%d", asCPURate))
-		start = rl.mark(fmt.Sprintf("helm upgrade: CPU HPA, WORK_TIME=0s; PUBLISH_RATE=%d", asCPURate))
+		rl.mark("helm upgrade: CPU HPA, WORK_TIME=0s")
+		start = setRate(r, rl, asCPURate)
 		up = waitReplicas(r, rl, asCPUMax, asCPUScaleBound)
 		rl.mark(fmt.Sprintf("%d replicas ready (CPU)", asCPUMax))
 	})
@@ -160,6 +154,15 @@ func waitScaledObjectReady(r *scenario) {
 		}
 		return strings.HasPrefix(out, "True") && !strings.HasSuffix(out, "hpa="), out
 	}, testkit.Every(2*time.Second), testkit.Verbose())
+}
+
+// setRate sets the producer's PUBLISH_RATE with kubectl and marks it on
+// the replica log, returning the mark's time. Always kubectl, never helm:
+// helm 4 applies server-side, and once kubectl has set PUBLISH_RATE it is
+// kubectl's field (a different value from helm would be a conflict).
+func setRate(r *scenario, rl *replicaLog, rate int) time.Time {
+	r.e.mustKC(r.t, r.ctx, "set", "env", "deploy/"+r.e.release+"-producer", fmt.Sprintf("PUBLISH_RATE=%d", rate))
+	return rl.mark(fmt.Sprintf("producer PUBLISH_RATE=%d", rate))
 }
 
 // waitReplicas waits until the consumer Deployment asks for n replicas and
