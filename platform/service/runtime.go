@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,14 +56,15 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 	if err := config.Load(args, stdout, all...); err != nil {
 		return nil, err
 	}
-	env.gc.apply()
 	instance, err := logging.Instance(env.settings.Instance, os.Hostname)
 	if err != nil {
 		return nil, err
 	}
 	env.settings.Instance = instance
 	out := newBatchWriter(stdout)
-	rt, err := connect(name, version, env, logging.New(out, env.log, name, instance))
+	log := logging.New(out, env.log, name, instance)
+	env.gc.apply(memlimit.FromCgroup, log)
+	rt, err := connect(name, version, env, log)
 	if err != nil {
 		_ = out.Close() // the lines logged so far say what went wrong
 		return nil, err

@@ -1,6 +1,7 @@
 // Package e2e runs the orders chart on a real cluster through two scenarios
 // while a producer publishes steadily. "single": one NATS server; install
-// and helm test, scale the consumers to five, roll the consumers only, roll
+// and helm test, check each pod's GOMEMLIMIT against its memory limit,
+// scale the consumers to five, roll the consumers only, roll
 // the producer only, delete the NATS pod. "cluster": three NATS servers
 // with route auth and an R3 stream and ledger; crash the stream leader's
 // server, delete the ledger leader's pod, roll every server while the

@@ -108,6 +108,7 @@ func (e env) mustHelm(t *testing.T, ctx context.Context, args ...string) string 
 // pod is what the scenario looks at in a pod.
 type pod struct {
 	Name, UID, Image string
+	MemoryLimit      string // of the first container, as written ("128Mi")
 	Ready, Deleting  bool
 	Restarts         int
 }
@@ -127,7 +128,12 @@ func (e env) pods(ctx context.Context, component string) ([]pod, error) {
 				DeletionTimestamp *string `json:"deletionTimestamp"`
 			}
 			Spec struct {
-				Containers []struct{ Image string }
+				Containers []struct {
+					Image     string
+					Resources struct {
+						Limits struct{ Memory string }
+					}
+				}
 			}
 			Status struct {
 				Conditions []struct{ Type, Status string }
@@ -146,6 +152,7 @@ func (e env) pods(ctx context.Context, component string) ([]pod, error) {
 		p := pod{Name: it.Metadata.Name, UID: it.Metadata.UID, Deleting: it.Metadata.DeletionTimestamp != nil}
 		if len(it.Spec.Containers) > 0 {
 			p.Image = it.Spec.Containers[0].Image
+			p.MemoryLimit = it.Spec.Containers[0].Resources.Limits.Memory
 		}
 		for _, c := range it.Status.Conditions {
 			if c.Type == "Ready" && c.Status == "True" {

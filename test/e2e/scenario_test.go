@@ -95,6 +95,9 @@ func singleServer(r *scenario) {
 	r.install()
 	r.conn = e.connectNATS(t, 1, "", "")
 	r.step("1 orders flowing", func() { waitFlowing(t, r.conn.js, "after install") })
+	r.step("1 each pod's GOMEMLIMIT is 90% of its memory limit", func() {
+		checkMemoryLimits(t, e, "producer", "consumer")
+	})
 
 	// 2. five consumers, each one processing.
 	r.step(fmt.Sprintf("2 scale consumers to %d, all processing", e.consumers), func() {
