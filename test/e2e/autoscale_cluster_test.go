@@ -82,16 +82,6 @@ func waitKEDAReads(r *scenario, rl *replicaLog, since time.Time) {
 // arrive at asBurstRate and five replicas work them off.
 func kedaTolerance(lag int64) float64 { return 50 + 0.2*float64(lag) }
 
-// quantity parses a Kubernetes quantity as the external metrics API
-// writes it ("674", "400m").
-func quantity(q string) (float64, error) {
-	if v, ok := strings.CutSuffix(q, "m"); ok {
-		f, err := strconv.ParseFloat(v, 64)
-		return f / 1000, err
-	}
-	return strconv.ParseFloat(q, 64)
-}
-
 // jszConsumer is what one server's /jsz says of the durable.
 type jszConsumer struct {
 	server, leader         string

@@ -381,3 +381,20 @@ func (s *scraper) close() {
 	close(s.stop)
 	<-s.done
 }
+
+// quantity parses a Kubernetes quantity in the forms the tests meet: the
+// external metrics API's ("674", "400m") and the chart's memory limits
+// ("128Mi").
+func quantity(q string) (float64, error) {
+	if v, ok := strings.CutSuffix(q, "m"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		return f / 1000, err
+	}
+	for i, unit := range []string{"Ki", "Mi", "Gi"} {
+		if v, ok := strings.CutSuffix(q, unit); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f * float64(int64(1)<<(10*(i+1))), err
+		}
+	}
+	return strconv.ParseFloat(q, 64)
+}

@@ -4,9 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -19,7 +16,7 @@ func checkMemoryLimits(t *testing.T, e env, components ...string) {
 	ctx := context.Background()
 	for _, c := range components {
 		for _, p := range e.mustPods(t, ctx, c) {
-			limit, err := bytesOf(p.MemoryLimit)
+			limit, err := quantity(p.MemoryLimit)
 			if err != nil {
 				t.Fatalf("%s: memory limit: %v", p.Name, err)
 			}
@@ -27,7 +24,7 @@ func checkMemoryLimits(t *testing.T, e env, components ...string) {
 			if err != nil {
 				t.Fatalf("%s: %v", p.Name, err)
 			}
-			want := float64(int64(float64(limit) * 0.9))
+			want := float64(int64(limit * 0.9))
 			if got := m["go_gc_gomemlimit_bytes"]; got != want {
 				t.Errorf("%s: go_gc_gomemlimit_bytes %.0f, want %.0f (0.9 of %s)", p.Name, got, want, p.MemoryLimit)
 				continue
@@ -35,20 +32,4 @@ func checkMemoryLimits(t *testing.T, e env, components ...string) {
 			t.Logf("%s: GOMEMLIMIT %.1f MiB of a %s limit", p.Name, want/(1<<20), p.MemoryLimit)
 		}
 	}
-}
-
-// bytesOf reads a memory quantity in the binary units the chart uses
-// ("128Mi") or in bytes.
-func bytesOf(q string) (int64, error) {
-	for i, unit := range []string{"Ki", "Mi", "Gi"} {
-		if n, ok := strings.CutSuffix(q, unit); ok {
-			v, err := strconv.ParseInt(n, 10, 64)
-			return v << (10 * (i + 1)), err
-		}
-	}
-	v, err := strconv.ParseInt(q, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q: want bytes or Ki, Mi, Gi", q)
-	}
-	return v, nil
 }
