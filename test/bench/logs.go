@@ -37,22 +37,14 @@ var msgKey = []byte(`"msg":"`)
 // LineMsg finds the message of a JSON log line without parsing the rest;
 // ok is false when it has none or an escaped one (ParseLine reads those).
 func LineMsg(line []byte) (msg string, ok bool) {
-	i := bytes.Index(line, msgKey)
-	if i < 0 {
-		if ev, ok := ParseLine(line); ok {
-			return ev.Msg, true
+	if i := bytes.Index(line, msgKey); i >= 0 {
+		rest := line[i+len(msgKey):]
+		if end := bytes.IndexByte(rest, '"'); end > 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			return string(rest[:end]), true
 		}
-		return "", false
 	}
-	rest := line[i+len(msgKey):]
-	end := bytes.IndexByte(rest, '"')
-	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		if ev, ok := ParseLine(line); ok {
-			return ev.Msg, true
-		}
-		return "", false
-	}
-	return string(rest[:end]), true
+	ev, ok := ParseLine(line)
+	return ev.Msg, ok
 }
 
 // ParseLine reads one log line; ok is false for a line that is not a JSON
