@@ -11,8 +11,8 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/platform/ledger"
-	"github.com/distsys-go/orders/platform/natstest"
 )
 
 var cfg = ledger.Config{Bucket: "orders-processed", TTL: time.Hour, MaxBytes: 8 << 20, Replicas: 1}

@@ -11,9 +11,9 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/ledger"
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // bucket opens the ledger's bucket directly, as an operator would.

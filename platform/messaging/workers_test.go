@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/testkit"
 )
 
 // Workers run n handlers at once and never more, and Wait returns once

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/natsconn"
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
 )
 
 func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {

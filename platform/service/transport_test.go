@@ -9,11 +9,11 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/natstest"
 	"github.com/distsys-go/orders/platform/service"
-	"github.com/distsys-go/orders/platform/testkit"
 	"github.com/distsys-go/orders/platform/tracing"
 )
 

@@ -6,10 +6,10 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/distsys-go/orders/internal/tracingtest"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/tracing"
-	"github.com/distsys-go/orders/platform/tracing/tracingtest"
 )
 
 // A traced publisher forwards PublishAsync: each message is published in

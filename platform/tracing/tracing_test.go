@@ -12,12 +12,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/tracingtest"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/natstest"
 	"github.com/distsys-go/orders/platform/tracing"
-	"github.com/distsys-go/orders/platform/tracing/tracingtest"
 )
 
 const subject = "orders.created"

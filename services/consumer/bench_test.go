@@ -11,12 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/tracingtest"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/logging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/natstest"
 	"github.com/distsys-go/orders/platform/tracing"
-	"github.com/distsys-go/orders/platform/tracing/tracingtest"
 )
 
 // BenchmarkPipeline is the whole consume path of one replica against a

@@ -15,11 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/distsys-go/orders/internal/memory"
+	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/memory"
-	"github.com/distsys-go/orders/platform/testkit"
 )
 
 const (

@@ -9,9 +9,9 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/platform/logging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/natstest"
 )
 
 // BenchmarkPublish is the producer's publish path against a real

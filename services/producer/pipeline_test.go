@@ -15,10 +15,11 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 var testStream = natsjs.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}, Duplicates: time.Minute}
@@ -128,7 +129,7 @@ func logged(t *testing.T, logs *testkit.SyncBuffer, msg string) []string {
 func storedIDs(t *testing.T, s natsjs.Stream) []string {
 	t.Helper()
 	var ids []string
-	for _, m := range testkit.StreamMessages(t, s, "orders.created") {
+	for _, m := range audit.StreamMessages(t, s, "orders.created") {
 		ids = append(ids, m.Header.Get("Nats-Msg-Id"))
 	}
 	return ids

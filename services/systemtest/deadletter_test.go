@@ -10,8 +10,9 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // order is a valid order event with the given id, padded with trailing
@@ -37,10 +38,10 @@ func TestPayloadLimits(t *testing.T) {
 
 	settled(t, js, overLimit)
 	testkit.Eventually(t, "order-at-limit's log line is read", testkit.Bound, func() (bool, string) {
-		n := len(testkit.ProcessedBy(c1)["order-at-limit"])
+		n := len(audit.ProcessedBy(c1)["order-at-limit"])
 		return n > 0, fmt.Sprintf("logged %d times", n)
 	})
-	if got := testkit.ProcessedBy(c1); len(got) != 1 || len(got["order-at-limit"]) != 1 {
+	if got := audit.ProcessedBy(c1); len(got) != 1 || len(got["order-at-limit"]) != 1 {
 		t.Errorf("processed %v, want order-at-limit (seq %d) only", got, atLimit)
 	}
 	dead := deadLetters(t, js)
@@ -192,7 +193,7 @@ func deadLetters(t *testing.T, js natsjs.JetStream) map[uint64]*natsjs.RawStream
 		t.Fatal(err)
 	}
 	out := map[uint64]*natsjs.RawStreamMsg{}
-	for _, m := range testkit.StreamMessages(t, s, "orders.deadletter") {
+	for _, m := range audit.StreamMessages(t, s, "orders.deadletter") {
 		seq, _ := strconv.ParseUint(m.Header.Get("Orders-Original-Sequence"), 10, 64)
 		if _, dup := out[seq]; dup {
 			t.Errorf("two dead letters for ORDERS #%d", seq)

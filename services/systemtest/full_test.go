@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // defaultWindow is PUBLISH_MAX_IN_FLIGHT's default.
@@ -60,7 +61,7 @@ func TestFullStreamRefusesThenDrains(t *testing.T) {
 	// up to a window of them, are retried and neither.
 	var stuckAt int
 	testkit.Eventually(t, "the full stream holds exactly the orders logged as published", testkit.Bound, func() (bool, string) {
-		stuckAt = len(testkit.PublishedIDs(prod))
+		stuckAt = len(audit.PublishedIDs(prod))
 		info, err := s.Info(context.Background())
 		if err != nil {
 			return false, err.Error()
@@ -75,27 +76,27 @@ func TestFullStreamRefusesThenDrains(t *testing.T) {
 	// new one: the refused order is among the first window published after
 	// the refusals.
 	testkit.Eventually(t, "the refused order is published", testkit.Bound, func() (bool, string) {
-		after := testkit.PublishedIDs(prod)[stuckAt:]
+		after := audit.PublishedIDs(prod)[stuckAt:]
 		return slices.Contains(after, refused), fmt.Sprintf("%d published since the refusals, %s not yet", len(after), refused)
 	})
-	if at := slices.Index(testkit.PublishedIDs(prod)[stuckAt:], refused); at >= defaultWindow {
+	if at := slices.Index(audit.PublishedIDs(prod)[stuckAt:], refused); at >= defaultWindow {
 		t.Errorf("the refused order %s is published %d orders after the refusals, beyond a window of %d: the window's orders were not retried first", refused, at, defaultWindow)
 	}
 	testkit.Eventually(t, "the producer carries on past the refused order", testkit.Bound, func() (bool, string) {
-		n := len(testkit.PublishedIDs(prod))
+		n := len(audit.PublishedIDs(prod))
 		return n > stuckAt+defaultWindow, fmt.Sprintf("%d published, stuck at %d", n, stuckAt)
 	})
 	prod.WaitReady(t)
 	if code := prod.Terminate(t); code != 0 {
 		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	published := testkit.PublishedIDs(prod)
+	published := audit.PublishedIDs(prod)
 	testkit.Eventually(t, "processing drains the stream", testkit.Bound, func() (bool, string) {
 		i, err := s.Info(context.Background())
 		if err != nil {
 			return false, err.Error()
 		}
-		n := len(testkit.ProcessedBy(c1))
+		n := len(audit.ProcessedBy(c1))
 		return i.State.Msgs == 0 && n >= len(published), fmt.Sprintf("%d orders in the stream, %d of %d processed", i.State.Msgs, n, len(published))
 	})
 	o := readAudit(t, srv).Against(published)

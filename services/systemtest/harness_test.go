@@ -11,8 +11,9 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // bins holds the paths of the binaries TestMain builds.
@@ -57,22 +58,22 @@ func start(t *testing.T, bin string, environ []string) *testkit.Proc {
 
 // readAudit reads what NATS itself holds: the orders in the stream and the
 // keys of the processed-orders bucket.
-func readAudit(t *testing.T, srv *natstest.Server) testkit.Audit {
+func readAudit(t *testing.T, srv *natstest.Server) audit.Audit {
 	t.Helper()
 	js, err := natsjs.New(srv.Connect(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testkit.ReadAudit(t, js, testkit.ChartNames())
+	return audit.ReadAudit(t, js, audit.ChartNames())
 }
 
 // requireExactlyOnce checks that every published order was processed, and
 // by exactly one consumer, from NATS and from the consumers' logs. (The
 // stream is a work queue: a processed order has left it, so the ledger,
 // not the stream, shows each order once.)
-func requireExactlyOnce(t *testing.T, a testkit.Audit, published []string, consumers ...*testkit.Proc) {
+func requireExactlyOnce(t *testing.T, a audit.Audit, published []string, consumers ...*testkit.Proc) {
 	t.Helper()
-	logged := testkit.ProcessedBy(consumers...)
+	logged := audit.ProcessedBy(consumers...)
 	for _, id := range published {
 		if _, ok := a.Recorded[id]; !ok {
 			t.Errorf("order %s published but never processed", id)
@@ -103,7 +104,7 @@ func rawPublish(t *testing.T, nc *nats.Conn, subject string, data []byte) {
 // missing is an Eventually condition: every id in published is logged as
 // received by one of the consumers; seen names how many are not yet.
 func missing(published []string, consumers ...*testkit.Proc) (bool, string) {
-	processed := testkit.ProcessedBy(consumers...)
+	processed := audit.ProcessedBy(consumers...)
 	n := 0
 	for _, id := range published {
 		if len(processed[id]) == 0 {

@@ -10,8 +10,9 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 func TestHelpAndBadSettings(t *testing.T) {
@@ -89,12 +90,12 @@ func TestJetStreamOrdersFlowExactlyOnce(t *testing.T) {
 	if code := prod.Wait(t); code != 0 {
 		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	published := testkit.PublishedIDs(prod)
+	published := audit.PublishedIDs(prod)
 	if len(published) != 200 {
 		t.Fatalf("producer logged %d published orders, want 200", len(published))
 	}
 	testkit.Eventually(t, "every order's log line is written", testkit.Bound, func() (bool, string) {
-		n := len(testkit.ProcessedBy(c1, c2))
+		n := len(audit.ProcessedBy(c1, c2))
 		return n == 200, fmt.Sprintf("%d distinct orders logged as received", n)
 	})
 	requireExactlyOnce(t, readAudit(t, srv), published, c1, c2)
@@ -120,12 +121,12 @@ func TestCoreQueueGroupSplitsOrders(t *testing.T) {
 	if code := prod.Wait(t); code != 0 {
 		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	published := testkit.PublishedIDs(prod)
+	published := audit.PublishedIDs(prod)
 	testkit.Eventually(t, "every order's log line is written", testkit.Bound, func() (bool, string) {
-		n := len(testkit.ProcessedBy(consumers...))
+		n := len(audit.ProcessedBy(consumers...))
 		return n == len(published), fmt.Sprintf("%d distinct orders logged as received", n)
 	})
-	by := testkit.ProcessedBy(consumers...)
+	by := audit.ProcessedBy(consumers...)
 	perInstance := map[string]int{}
 	for _, id := range published {
 		if len(by[id]) != 1 {
@@ -165,7 +166,7 @@ func TestSIGTERMDuringStreamLosesNothing(t *testing.T) {
 	if code := counted.Wait(t); code != 0 {
 		t.Fatalf("counted producer exit %d: %s", code, counted.Stderr())
 	}
-	published := testkit.PublishedIDs(counted, endless)
+	published := audit.PublishedIDs(counted, endless)
 	// Every published id, not a count: an order stored while its producer
 	// was stopped, never logged as published, must not stand in for one.
 	testkit.Eventually(t, "every published order is processed", testkit.Bound, func() (bool, string) {
@@ -194,7 +195,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		n := len(c1.Logged("nats reconnected"))
 		return n > 0, fmt.Sprintf("%d reconnects logged", n)
 	})
-	published := testkit.PublishedIDs(prod)
+	published := audit.PublishedIDs(prod)
 	testkit.Eventually(t, "every order's log line is written", testkit.Bound, func() (bool, string) {
 		return missing(published, c1)
 	})
@@ -271,7 +272,7 @@ func TestShutdownTurnsUnreadyAndFinishesWorkInHand(t *testing.T) {
 	if code := c1.Wait(t); code != 0 {
 		t.Fatalf("exit %d: %s", code, c1.Stderr())
 	}
-	if got := testkit.ProcessedBy(c1)["order-held"]; len(got) != 1 {
+	if got := audit.ProcessedBy(c1)["order-held"]; len(got) != 1 {
 		t.Fatalf("order in hand processed %d times before exit, want 1", len(got))
 	}
 	// The server applies acks from a queue of its own: wait for it.

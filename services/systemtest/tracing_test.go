@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
-	"github.com/distsys-go/orders/platform/tracing/tracingtest"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/internal/tracingtest"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // Span names the services' tracing gives.
@@ -80,7 +81,7 @@ func TestOneTracePerOrder(t *testing.T) {
 	if code := prod.Wait(t); code != 0 {
 		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	published := testkit.PublishedIDs(prod)
+	published := audit.PublishedIDs(prod)
 	testkit.Eventually(t, "every order is logged as received", testkit.Bound, func() (bool, string) { return missing(published, c1) })
 	if code := c1.Terminate(t); code != 0 {
 		t.Fatalf("consumer exit %d: %s", code, c1.Stderr())
@@ -123,7 +124,7 @@ func TestRedeliveredAndDeadLetteredOrderIsOneTrace(t *testing.T) {
 	if code := prod.Wait(t); code != 0 {
 		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	id := testkit.PublishedIDs(prod)[0]
+	id := audit.PublishedIDs(prod)[0]
 	testkit.Eventually(t, "the order is dead-lettered", testkit.Bound, func() (bool, string) {
 		n := len(c1.Logged("message dead-lettered"))
 		return n > 0, fmt.Sprintf("%d dead-lettered lines", n)
@@ -173,7 +174,7 @@ func TestStalledOrderDeadLetterJoinsItsTrace(t *testing.T) {
 	if code := prod.Wait(t); code != 0 {
 		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
 	}
-	pub := publishSpanOf(t, rcv, testkit.PublishedIDs(prod)[0])
+	pub := publishSpanOf(t, rcv, audit.PublishedIDs(prod)[0])
 	testkit.Eventually(t, "the dead letter's span is exported", testkit.Bound, func() (bool, string) {
 		n := len(spansOf(rcv, pub.TraceID)[deadLetterSpan])
 		return n > 0, fmt.Sprintf("%d dead-letter spans in trace %s", n, pub.TraceID)

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // row is one fault's line in the report, filled in as the fault runs, so a
@@ -106,10 +107,10 @@ func (r *rig) audit(row *row, bad []sent, unloggedOK bool) {
 	t.Helper()
 	r.drain()
 	row.healthy = r.healthy() == nil
-	a := testkit.ReadAudit(t, r.js, r.names)
-	o := a.Against(testkit.PublishedIDs(r.producers...))
+	a := audit.ReadAudit(t, r.js, r.names)
+	o := a.Against(audit.PublishedIDs(r.producers...))
 	loggedTwice := 0
-	for id, by := range testkit.ProcessedBy(r.consumers...) {
+	for id, by := range audit.ProcessedBy(r.consumers...) {
 		if len(by) > 1 {
 			loggedTwice++
 			t.Errorf("order %s logged as received by %v", id, by)
@@ -150,9 +151,9 @@ type sent struct {
 // once, with a reason, naming its original's sequence and carrying its body
 // (or, when truncated, a prefix of it), and nothing else is; it returns how
 // many were.
-func checkDeadLetters(t *testing.T, dead []testkit.DeadLetter, bad []sent) int {
+func checkDeadLetters(t *testing.T, dead []audit.DeadLetter, bad []sent) int {
 	t.Helper()
-	bySeq := map[uint64][]testkit.DeadLetter{}
+	bySeq := map[uint64][]audit.DeadLetter{}
 	for _, d := range dead {
 		bySeq[d.OriginalSeq] = append(bySeq[d.OriginalSeq], d)
 		if d.Reason == "" {

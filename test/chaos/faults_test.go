@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // killStorm: three consumers, one SIGKILLed at random every few seconds and

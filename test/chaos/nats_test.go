@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // natsNode is one nats-server process. A restart keeps its name, ports and

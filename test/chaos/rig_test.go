@@ -15,7 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // Settings every fault shares. A short ack wait makes a dead or frozen
@@ -52,7 +53,7 @@ type rig struct {
 	bins      bins
 	nodes     []*natsNode
 	js        jetstream.JetStream
-	names     testkit.Names
+	names     audit.Names
 	producers []*testkit.Proc
 	consumers []*testkit.Proc
 	svcEnv    []string // settings every service gets (replicas on a cluster)
@@ -60,7 +61,7 @@ type rig struct {
 
 func newRig(t *testing.T, b bins, natsNodes int, svcEnv ...string) *rig {
 	t.Helper()
-	r := &rig{t: t, bins: b, nodes: startNATS(t, b, natsNodes), names: testkit.ChartNames(), svcEnv: svcEnv}
+	r := &rig{t: t, bins: b, nodes: startNATS(t, b, natsNodes), names: audit.ChartNames(), svcEnv: svcEnv}
 	nc, err := nats.Connect(clientURLs(r.nodes), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatalf("audit connection: %v", err)

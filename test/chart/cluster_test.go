@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // TestNATSClusterRoutesNeedCredentials runs the three servers of the

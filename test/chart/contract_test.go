@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // chartManaged are the variables the chart sets from its own keys (not from

@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // kubeStateMetrics are the names the alerts may query that the binaries do

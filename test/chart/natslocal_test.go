@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/natstest"
+	"github.com/distsys-go/orders/internal/natstest"
 )
 
 // natsServer is one server of the rendered StatefulSet, rewritten to run on

@@ -12,13 +12,14 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // audit compares the orders the producers logged as acknowledged (read off
 // the cluster, see pubLog) with the ledger and the dead letters in NATS.
-type audit struct {
-	testkit.Outcome
+type clusterAudit struct {
+	audit.Outcome
 	givenUpStored   int            // ledger keys of orders a producer logged as given up
 	deadLettered    int            // orders.deadletter messages
 	kvWrites        uint64         // writes the bucket's stream took (its last sequence)
@@ -37,13 +38,13 @@ type audit struct {
 // runAudit reads the ledger, the dead letters and the durable through
 // testkit and compares them with published, the acknowledged ids, and
 // givenUp, the ids producers gave up on at shutdown.
-func runAudit(t *testing.T, js natsjs.JetStream, published, givenUp []string) audit {
+func runAudit(t *testing.T, js natsjs.JetStream, published, givenUp []string) clusterAudit {
 	t.Helper()
-	ra := testkit.ReadAudit(t, js, testkit.ChartNames())
+	ra := audit.ReadAudit(t, js, audit.ChartNames())
 	if ra.Durable == nil {
 		t.Fatalf("durable consumer %s not found", durable)
 	}
-	a := audit{
+	a := clusterAudit{
 		Outcome: ra.Against(published), deadLettered: len(ra.DeadLetters),
 		kvWrites: ra.LedgerWrites, kvKeys: len(ra.Recorded), byInstance: map[string]int{},
 		deliveries: ra.Durable.Delivered.Consumer,
@@ -62,7 +63,7 @@ func runAudit(t *testing.T, js natsjs.JetStream, published, givenUp []string) au
 
 // fill adds what the scenario saw outside NATS: publish times, followed
 // logs and the pods' own counters.
-func (a *audit) fill(r *scenario) {
+func (a *clusterAudit) fill(r *scenario) {
 	if times := r.logs.times(); len(times) > 0 {
 		a.firstAt, a.lastAt = times[0], times[len(times)-1]
 	}
@@ -82,7 +83,7 @@ func (a *audit) fill(r *scenario) {
 }
 
 // auditTable is the scenario's one-row audit: the columns.
-func (a audit) auditTable(name string) *testkit.Table {
+func (a clusterAudit) auditTable(name string) *testkit.Table {
 	tb := &testkit.Table{
 		Title:  name + ": audit",
 		Header: []string{"published", "recorded", "lost", "twice", "dead-lettered", "unknown ledger keys", "given up, yet stored", "redelivered", "pending"},
@@ -99,7 +100,7 @@ func (a audit) auditTable(name string) *testkit.Table {
 }
 
 // details are the cross-checks: publishing span, per instance, per pod.
-func (a audit) details() string {
+func (a clusterAudit) details() string {
 	var b strings.Builder
 	if span := a.lastAt.Sub(a.firstAt); span > 0 {
 		fmt.Fprintf(&b, "\n  publishing: first to last acknowledged order %s, %.0f orders/s on average (outages included)\n",
@@ -123,7 +124,7 @@ func (a audit) details() string {
 	return b.String()
 }
 
-func (a audit) check(t *testing.T) {
+func (a clusterAudit) check(t *testing.T) {
 	t.Helper()
 	if a.Published == 0 {
 		t.Error("no producer logged an acknowledged order")

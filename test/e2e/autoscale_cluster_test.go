@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // autoscalingCluster: KEDA against three NATS servers. The chart points the

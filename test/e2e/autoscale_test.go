@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // The autoscaling scenario's numbers (docs/autoscaling.md has the

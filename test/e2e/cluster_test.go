@@ -13,7 +13,7 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // natsServers is the clustered scenario's NATS size (nats.cluster.replicas).

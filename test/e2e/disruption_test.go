@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // sample is one scrape of a consumer's orders_processed_total.

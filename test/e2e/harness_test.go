@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // scenario is one scenario run on one release in its own namespace: the steps and
@@ -171,7 +171,7 @@ func (r *scenario) drain(consumers int) {
 // finish audits, prints and saves the report, and fails on any loss or
 // second effect.
 func (r *scenario) finish() {
-	var a audit
+	var a clusterAudit
 	r.step("audit: producers' logs against the ledger", func() { a = runAudit(r.t, r.conn.js, r.logs.ids(), r.logs.givenUp()) })
 	times := r.logs.times()
 	for _, d := range r.faults {

@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // natsConn is one NATS connection to the release's servers through one

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // publishedMsg is the producer's log line for an order the server

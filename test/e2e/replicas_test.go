@@ -13,7 +13,7 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // replicaSample is one look at the consumers' autoscaling: the Deployment,

@@ -15,7 +15,7 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // The chart's defaults the scenarios rely on (charts/orders/values.yaml).

@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/platform/natstest"
-	"github.com/distsys-go/orders/platform/testkit"
+	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // maxImageBytes is a regression bound. The images measured about 15.4 MB

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distsys-go/orders/internal/messagingtest"
+	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/messaging/messagingtest"
-	"github.com/distsys-go/orders/platform/natstest"
 )
 
 // A message whose every delivery stalls is delivered MaxDeliver times, then

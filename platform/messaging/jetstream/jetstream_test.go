@@ -10,10 +10,10 @@ import (
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/distsys-go/orders/internal/messagingtest"
+	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
-	"github.com/distsys-go/orders/platform/messaging/messagingtest"
-	"github.com/distsys-go/orders/platform/natstest"
 )
 
 func newJetStream(t testing.TB, srv *natstest.Server) natsjs.JetStream {

@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distsys-go/orders/internal/messagingtest"
+	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/messagingtest"
 	"github.com/distsys-go/orders/platform/messaging/natscore"
-	"github.com/distsys-go/orders/platform/natstest"
 )
 
 // The suite flushes a Flusher after each publish; core NATS needs it, as

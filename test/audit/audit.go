@@ -1,4 +1,4 @@
-package testkit
+package audit
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/events"
 )
 
@@ -165,7 +166,7 @@ func orderID(data []byte, h nats.Header) string {
 // created, so it works on a work-queue stream and removes nothing.
 func StreamMessages(t testing.TB, s jetstream.Stream, subject string) []*jetstream.RawStreamMsg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Bound)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
 	var out []*jetstream.RawStreamMsg
 	get(t, ctx, s, subject, func(m *jetstream.RawStreamMsg) { out = append(out, m) })

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distsys-go/orders/internal/memory"
+	"github.com/distsys-go/orders/internal/messagingtest"
 	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/memory"
-	"github.com/distsys-go/orders/platform/messaging/messagingtest"
 )
 
 func TestConformance(t *testing.T) {
