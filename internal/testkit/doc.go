@@ -1,10 +1,9 @@
-// Package testkit is the support code the process-level tests share: a
-// bounded poll (Eventually), a harness that runs a service binary as a
-// process and reads its JSON log (Proc), and an audit that reads from NATS
-// itself what the orders pipeline stored, recorded and dead-lettered
-// (ReadAudit), with a plain-text table to print it (Table).
+// Package testkit is the support code the process-level tests share: one
+// bounded poll (Await, and Eventually that fails the test), a harness that
+// runs a binary as a process and reads its JSON log (Proc), and a
+// plain-text table for reports (Table).
 //
-// services/systemtest, test/e2e and test/chaos import it; service code never
-// does. It needs a real NATS server: tests of the business logic alone use
-// the in-memory transport instead.
+// services/systemtest, test/e2e, test/chaos and test/bench import it;
+// service code never does. Its functions take a TB, the part of
+// testing.TB they use, so test/bench, a program, can run with it too.
 package testkit

@@ -3,11 +3,26 @@ package testkit
 import (
 	"errors"
 	"fmt"
-	"testing"
 	"time"
 )
 
-// PollOption changes how Eventually polls.
+// Cond is what a wait polls: whether the awaited state holds and what it
+// saw, which a failure (and, with Verbose, each progress line) prints apart
+// from what was awaited: "awaiting X; seen: Y".
+type Cond func() (ok bool, seen string)
+
+// NoError makes a Cond of a check that returns why the state does not hold
+// yet (nil once it does); that error is what was seen.
+func NoError(check func() error) Cond {
+	return func() (bool, string) {
+		if err := check(); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	}
+}
+
+// PollOption changes how Await and Eventually poll.
 type PollOption func(*poll)
 
 type poll struct {
@@ -23,27 +38,24 @@ func Every(d time.Duration) PollOption { return func(p *poll) { p.every = d } }
 // progress as it goes rather than only when it times out.
 func Verbose() PollOption { return func(p *poll) { p.verbose = true } }
 
-// Eventually polls cond until it reports true, and fails t when bound
-// passes first. cond returns whether the awaited state holds and what it
-// saw, which the failure (and, with Verbose, each progress line) prints
-// apart from what was awaited: "awaiting X; seen: Y". bound only limits
-// how long a failing test hangs; a passing one returns as soon as cond
-// holds, so a loaded machine slows it without failing it.
-func Eventually(t testing.TB, what string, bound time.Duration, cond func() (bool, string), opts ...PollOption) {
-	t.Helper()
-	if err := Await(t, what, bound, cond, opts...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// ErrTimeout is what Await returns when bound passed first.
+// ErrTimeout is what Await returns when its bound passed first.
 var ErrTimeout = errors.New("timed out")
 
-// Await is Eventually for a test that goes on after a timeout (an audit
-// that still reports what it can): it returns an error wrapping ErrTimeout
-// instead of failing t.
-func Await(t testing.TB, what string, bound time.Duration, cond func() (bool, string), opts ...PollOption) error {
-	t.Helper()
+// Logger is where a Verbose wait writes its progress; a testing.TB is one.
+type Logger interface {
+	Helper()
+	Logf(format string, args ...any)
+}
+
+// Await polls cond until it holds and returns nil, or returns an error
+// wrapping ErrTimeout once bound passed first. bound only limits how long a
+// failing wait hangs; a passing one returns as soon as cond holds, so a
+// loaded machine slows it without failing it. It is the one poll loop of
+// the tests: Eventually is Await for a test that cannot go on without the
+// state; Await itself serves a caller that reports what it can after a
+// timeout (an audit) or that is not a test (test/bench).
+func Await(log Logger, what string, bound time.Duration, cond Cond, opts ...PollOption) error {
+	log.Helper()
 	p := poll{every: 20 * time.Millisecond}
 	for _, o := range opts {
 		o(&p)
@@ -56,7 +68,7 @@ func Await(t testing.TB, what string, bound time.Duration, cond func() (bool, st
 			return nil
 		}
 		if p.verbose && seen != logged {
-			t.Logf("awaiting %s; seen: %s", what, seen)
+			log.Logf("awaiting %s; seen: %s", what, seen)
 			logged = seen
 		}
 		if time.Now().After(deadline) {
@@ -66,21 +78,19 @@ func Await(t testing.TB, what string, bound time.Duration, cond func() (bool, st
 	}
 }
 
-// Until is Eventually within Bound for a condition with nothing to say
-// about what it saw.
-func Until(t testing.TB, what string, cond func() bool) {
+// Eventually is Await that fails t when bound passes first.
+func Eventually(t TB, what string, bound time.Duration, cond Cond, opts ...PollOption) {
 	t.Helper()
-	Eventually(t, what, Bound, func() (bool, string) { return cond(), "" })
+	if err := Await(t, what, bound, cond, opts...); err != nil {
+		t.Fatalf("%v", err)
+	}
 }
 
-// EventuallyNil is Eventually for a condition that returns why it does
-// not hold yet (nil once it does); the last such error is what was seen.
-func EventuallyNil(t testing.TB, what string, bound time.Duration, cond func() error) {
+// EventuallyNil is Eventually of NoError(check).
+//
+// Deprecated: the last callers (test/chart) move to
+// Eventually(t, what, bound, NoError(check)); then it goes.
+func EventuallyNil(t TB, what string, bound time.Duration, check func() error) {
 	t.Helper()
-	Eventually(t, what, bound, func() (bool, string) {
-		if err := cond(); err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
+	Eventually(t, what, bound, NoError(check))
 }

@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"testing"
 )
 
 // Addr is the address the current run's HTTP listener (/healthz, /readyz,
 // /metrics) bound, read from its "ops endpoints listening" log line, so
 // tests can give HTTP_ADDR=127.0.0.1:0.
-func (p *Proc) Addr(t testing.TB) string {
+func (p *Proc) Addr(t TB) string {
 	t.Helper()
 	var addr string
 	Eventually(t, p.Name+" logs its HTTP address", Bound, func() (bool, string) {
@@ -25,7 +24,7 @@ func (p *Proc) Addr(t testing.TB) string {
 
 // WaitReady waits until the current run's /readyz answers 200 and returns
 // its HTTP address.
-func (p *Proc) WaitReady(t testing.TB) string {
+func (p *Proc) WaitReady(t TB) string {
 	t.Helper()
 	addr := p.Addr(t)
 	Eventually(t, p.Name+" /readyz 200", Bound, func() (bool, string) {
@@ -54,7 +53,7 @@ func Get(addr, path string) (int, string) {
 }
 
 // Metrics returns the /metrics text at addr.
-func Metrics(t testing.TB, addr string) string {
+func Metrics(t TB, addr string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -67,7 +66,7 @@ func Args(args ...string) ProcOption { return func(p *Proc) { p.args = args } }
 // Start runs the binary at path with exactly the environment env (nothing
 // inherited) and kills it when t ends; if t failed, it logs the process's
 // last lines then.
-func Start(t testing.TB, path string, env []string, opts ...ProcOption) *Proc {
+func Start(t TB, path string, env []string, opts ...ProcOption) *Proc {
 	t.Helper()
 	p := &Proc{Name: filepath.Base(path), path: path, env: env}
 	for _, o := range opts {
@@ -87,7 +86,7 @@ func Start(t testing.TB, path string, env []string, opts ...ProcOption) *Proc {
 	return p
 }
 
-func (p *Proc) run(t testing.TB) {
+func (p *Proc) run(t TB) {
 	t.Helper()
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Env = p.env
@@ -95,7 +94,7 @@ func (p *Proc) run(t testing.TB) {
 	cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s stdout: %v", p.Name, err)
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.Name, err)
@@ -204,7 +203,7 @@ func (p *Proc) Exited() bool {
 
 // Wait returns the current run's exit code once it ended (-1 when a signal
 // ended it), failing t after Bound.
-func (p *Proc) Wait(t testing.TB) int {
+func (p *Proc) Wait(t TB) int {
 	t.Helper()
 	p.mu.Lock()
 	done := p.done
@@ -221,7 +220,7 @@ func (p *Proc) Wait(t testing.TB) int {
 }
 
 // Signal sends sig to the current run.
-func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
+func (p *Proc) Signal(t TB, sig syscall.Signal) {
 	t.Helper()
 	p.mu.Lock()
 	cmd := p.cmd
@@ -233,14 +232,14 @@ func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
 
 // Terminate sends SIGTERM, what Kubernetes sends a pod, and returns the
 // exit code.
-func (p *Proc) Terminate(t testing.TB) int {
+func (p *Proc) Terminate(t TB) int {
 	t.Helper()
 	p.Signal(t, syscall.SIGTERM)
 	return p.Wait(t)
 }
 
 // Kill sends SIGKILL, a crash or an OOM kill, and waits for the end.
-func (p *Proc) Kill(t testing.TB) {
+func (p *Proc) Kill(t TB) {
 	t.Helper()
 	p.Signal(t, syscall.SIGKILL)
 	p.Wait(t)
@@ -248,14 +247,14 @@ func (p *Proc) Kill(t testing.TB) {
 
 // Pause sends SIGSTOP: the process holds its connections and does nothing,
 // like a process stuck in a long GC pause or a frozen VM.
-func (p *Proc) Pause(t testing.TB) { t.Helper(); p.Signal(t, syscall.SIGSTOP) }
+func (p *Proc) Pause(t TB) { t.Helper(); p.Signal(t, syscall.SIGSTOP) }
 
 // Resume sends SIGCONT after Pause.
-func (p *Proc) Resume(t testing.TB) { t.Helper(); p.Signal(t, syscall.SIGCONT) }
+func (p *Proc) Resume(t TB) { t.Helper(); p.Signal(t, syscall.SIGCONT) }
 
 // Restart starts the binary again with the same environment once the
 // current run has ended; the log keeps the earlier runs' lines.
-func (p *Proc) Restart(t testing.TB) {
+func (p *Proc) Restart(t TB) {
 	t.Helper()
 	if !p.Exited() {
 		t.Fatalf("restart %s: still running", p.Name)

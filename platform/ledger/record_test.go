@@ -118,9 +118,9 @@ func TestKVRecordsAgainAfterTTL(t *testing.T) {
 	if err := kv.Record(ctx, r); !errors.Is(err, ledger.ErrAlreadyRecorded) {
 		t.Fatalf("record within the TTL: %v, want ErrAlreadyRecorded", err)
 	}
-	testkit.EventuallyNil(t, "the order is recorded again once its record expired", 30*time.Second, func() error {
+	testkit.Eventually(t, "the order is recorded again once its record expired", 30*time.Second, testkit.NoError(func() error {
 		return kv.Record(ctx, r)
-	})
+	}))
 }
 
 // A key that is not a valid subject token sequence is refused before

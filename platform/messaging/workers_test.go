@@ -38,13 +38,13 @@ func TestWorkersBoundAndWait(t *testing.T) {
 				})
 			}
 		}()
-		testkit.Until(t, "n handlers run", func() bool {
+		testkit.Eventually(t, "n handlers run", testkit.Bound, func() (bool, string) {
 			mu.Lock()
 			defer mu.Unlock()
-			return running == n
+			return running == n, ""
 		})
 		close(release)
-		testkit.Until(t, "every handler ran", func() bool { return ran.Load() == handlers })
+		testkit.Eventually(t, "every handler ran", testkit.Bound, func() (bool, string) { return ran.Load() == handlers, "" })
 		if err := w.Wait(context.Background()); err != nil {
 			t.Fatalf("n=%d: Wait: %v", n, err)
 		}

@@ -28,21 +28,21 @@ func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {
 	}
 	t.Cleanup(nc.Close)
 
-	testkit.Until(t, "the status names the URL and the failed attempts", func() bool {
+	testkit.Eventually(t, "the status names the URL and the failed attempts", testkit.Bound, func() (bool, string) {
 		err := status.Check()
 		return errors.Is(err, natsconn.ErrNotConnected) && strings.Contains(err.Error(), "unreachable") &&
-			strings.Contains(err.Error(), url[len("nats://"):]) && strings.Contains(err.Error(), "refused")
+			strings.Contains(err.Error(), url[len("nats://"):]) && strings.Contains(err.Error(), "refused"), ""
 	})
-	testkit.Until(t, "the failed attempts are logged with the URL", func() bool {
-		return strings.Contains(logs.String(), `"msg":"nats unreachable; retrying"`)
+	testkit.Eventually(t, "the failed attempts are logged with the URL", testkit.Bound, func() (bool, string) {
+		return strings.Contains(logs.String(), `"msg":"nats unreachable; retrying"`), ""
 	})
 	if got := logs.String(); strings.Contains(got, "secret") || !strings.Contains(got, `"msg":"connecting to nats"`) {
 		t.Errorf("logs must say what is tried without the password:\n%s", got)
 	}
 
 	srv.Restart(t)
-	testkit.Until(t, "connected once the server is up", func() bool { return status.Check() == nil })
-	testkit.Until(t, "the connect is logged", func() bool { return strings.Contains(logs.String(), `"msg":"nats connected"`) })
+	testkit.Eventually(t, "connected once the server is up", testkit.Bound, func() (bool, string) { return status.Check() == nil, "" })
+	testkit.Eventually(t, "the connect is logged", testkit.Bound, func() (bool, string) { return strings.Contains(logs.String(), `"msg":"nats connected"`), "" })
 }
 
 func TestRedact(t *testing.T) {

@@ -111,8 +111,8 @@ func TestOrdersAreProcessedOnceAcrossReplicas(t *testing.T) {
 		// producer retry past the duplicate window) must not double.
 		f.publish(t, "m2-"+ids[i], validOrder(ids[i]))
 	}
-	testkit.Until(t, "every delivery is settled", func() bool {
-		return testutil.ToFloat64(f.metrics.processed)+testutil.ToFloat64(f.metrics.duplicates) == 2*n
+	testkit.Eventually(t, "every delivery is settled", testkit.Bound, func() (bool, string) {
+		return testutil.ToFloat64(f.metrics.processed)+testutil.ToFloat64(f.metrics.duplicates) == 2*n, ""
 	})
 	if got := testutil.ToFloat64(f.metrics.processed); got != n {
 		t.Errorf("processed %v, want %d", got, n)
@@ -170,12 +170,12 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 			}
 			// The counter goes up once the publish returned, after the
 			// dead letter reached its reader.
-			testkit.Until(t, "dead-lettered{"+tc.reason+"} is 1", func() bool {
-				return testutil.ToFloat64(f.metrics.deadLettered.WithLabelValues(tc.reason)) == 1
+			testkit.Eventually(t, "dead-lettered{"+tc.reason+"} is 1", testkit.Bound, func() (bool, string) {
+				return testutil.ToFloat64(f.metrics.deadLettered.WithLabelValues(tc.reason)) == 1, ""
 			})
 			// The consumer carries on with the next good order.
 			f.publish(t, "good-1", validOrder("order-good"))
-			testkit.Until(t, "the next order is processed", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
+			testkit.Eventually(t, "the next order is processed", testkit.Bound, func() (bool, string) { return testutil.ToFloat64(f.metrics.processed) == 1, "" })
 		})
 	}
 }
@@ -188,7 +188,7 @@ func TestTransientFailureIsRedelivered(t *testing.T) {
 		return flaky
 	})
 	f.publish(t, "m-1", validOrder("order-1"))
-	testkit.Until(t, "the order is processed after a retry", func() bool { return testutil.ToFloat64(f.metrics.processed) == 1 })
+	testkit.Eventually(t, "the order is processed after a retry", testkit.Bound, func() (bool, string) { return testutil.ToFloat64(f.metrics.processed) == 1, "" })
 	if got := testutil.ToFloat64(f.metrics.failed); got != 1 {
 		t.Errorf("failed %v, want 1", got)
 	}

@@ -59,9 +59,9 @@ func testFullStream(t *testing.T, window int) {
 		done <- result{ids, err}
 	}()
 
-	testkit.Until(t, "the producer reports the full stream", func() bool {
+	testkit.Eventually(t, "the producer reports the full stream", testkit.Bound, func() (bool, string) {
 		return errors.Is(p.health.Check(), messaging.ErrFull) &&
-			testutil.ToFloat64(p.metrics.publishErrors.WithLabelValues(reasonFull)) >= 2
+			testutil.ToFloat64(p.metrics.publishErrors.WithLabelValues(reasonFull)) >= 2, ""
 	})
 	if err := p.health.Check(); !strings.Contains(err.Error(), "publishing failing (full)") {
 		t.Errorf("readiness says %q, want the reason", err)

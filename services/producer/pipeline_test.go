@@ -160,9 +160,9 @@ func TestWindowBoundsOrdersInFlight(t *testing.T) {
 			p.window, p.log = window, slog.New(slog.NewJSONHandler(&logs, nil))
 			done := runAsync(p, context.Background())
 
-			testkit.Until(t, "the window fills", func() bool {
+			testkit.Eventually(t, "the window fills", testkit.Bound, func() (bool, string) {
 				_, inFlight, _ := g.counts()
-				return inFlight == window
+				return inFlight == window, ""
 			})
 			if sent, _, _ := g.counts(); sent != window || p.acknowledgedCount() != 0 {
 				t.Fatalf("%d orders sent, %d counted while %d await their acks; want %d sent, none counted", sent, p.acknowledgedCount(), window, window)
@@ -235,9 +235,9 @@ func TestShutdownWithOrdersInFlight(t *testing.T) {
 	p.window, p.log = window, slog.New(slog.NewJSONHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := runAsync(p, ctx)
-	testkit.Until(t, "the window fills", func() bool {
+	testkit.Eventually(t, "the window fills", testkit.Bound, func() (bool, string) {
 		_, inFlight, _ := g.counts()
-		return inFlight == window
+		return inFlight == window, ""
 	})
 	cancel()
 	close(g.release)

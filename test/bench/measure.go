@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // Delivery modes the binaries run in (DELIVERY_MODE).
@@ -143,13 +145,13 @@ func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
 		return s
 	}
 	last, lastAt := -1, time.Now()
-	err := poll(runBound, func() (bool, error) {
+	err := testkit.Await(stderrLog{}, fmt.Sprintf("%d consumers: %d orders", len(ps), n), runBound, func() (bool, string) {
 		t := total()
 		if t != last {
 			last, lastAt = t, time.Now()
 		}
-		return t >= n || (mode == modeCore && time.Since(lastAt) > quiet), nil
-	}, fmt.Sprintf("%d consumers: %d orders", len(ps), n))
+		return t >= n || (mode == modeCore && time.Since(lastAt) > quiet), fmt.Sprintf("%d orders", t)
+	})
 	if err != nil {
 		return Throughput{}, nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -15,10 +14,12 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // errTimeout: a process did not reach the awaited state in time.
-var errTimeout = errors.New("timed out")
+var errTimeout = testkit.ErrTimeout
 
 // Usage is what the kernel accounted for an exited process.
 type Usage struct {
@@ -129,17 +130,19 @@ func (p *Proc) Events() []Event {
 
 // WaitLogged waits until the process logged msg at least n times.
 func (p *Proc) WaitLogged(msg string, n int, timeout time.Duration) error {
-	return poll(timeout, func() (bool, error) {
+	exited := false
+	err := testkit.Await(stderrLog{}, fmt.Sprintf("%s: %d %q lines", p.name, n, msg), timeout, func() (bool, string) {
 		select {
 		case <-p.done:
-			if p.Count(msg) >= n {
-				return true, nil
-			}
-			return false, fmt.Errorf("%s exited (%v) after %d %q lines, want %d: %s", p.name, p.err, p.Count(msg), msg, n, p.stderrTail())
+			exited = true // the lines are all read: polling on cannot help
 		default:
-			return p.Count(msg) >= n, nil
 		}
-	}, fmt.Sprintf("%s: %d %q lines", p.name, n, msg))
+		return exited || p.Count(msg) >= n, fmt.Sprintf("%d lines", p.Count(msg))
+	})
+	if err == nil && p.Count(msg) < n {
+		err = fmt.Errorf("%s exited (%v) after %d %q lines, want %d: %s", p.name, p.err, p.Count(msg), msg, n, p.stderrTail())
+	}
+	return err
 }
 
 // Wait waits for the process to exit by itself and returns its usage.
@@ -237,21 +240,6 @@ func (p *Proc) stderrTail() string {
 		s = s[len(s)-500:]
 	}
 	return strings.TrimSpace(s)
-}
-
-// poll calls cond every 20 ms until it is true, fails, or timeout passes.
-func poll(timeout time.Duration, cond func() (bool, error), what string) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s after %s: %w", what, timeout, errTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 type lockedWriter struct {

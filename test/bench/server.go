@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // errNoPorts: the server's ports file does not name a client URL (yet).
@@ -35,10 +37,11 @@ func StartServer(bin string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{proc: p, dir: dir}
-	err = poll(10*time.Second, func() (bool, error) {
+	err = testkit.Await(stderrLog{}, "nats-server ports file", 10*time.Second, func() (bool, string) {
+		var err error
 		s.URL, err = readPortsFile(dir)
-		return err == nil, nil
-	}, "nats-server ports file")
+		return err == nil, fmt.Sprint(err)
+	})
 	if err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("%w: %s", err, p.stderrTail())

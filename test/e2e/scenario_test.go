@@ -225,13 +225,13 @@ func streamInfo(js natsjs.JetStream, name string) (*natsjs.StreamInfo, error) {
 func streamState(t *testing.T, js natsjs.JetStream) natsjs.StreamState {
 	t.Helper()
 	var st natsjs.StreamState
-	testkit.EventuallyNil(t, "stream "+streamName+" info", flowTimeout, func() error {
+	testkit.Eventually(t, "stream "+streamName+" info", flowTimeout, testkit.NoError(func() error {
 		info, err := streamInfo(js, streamName)
 		if err == nil {
 			st = info.State
 		}
 		return err
-	})
+	}))
 	return st
 }
 

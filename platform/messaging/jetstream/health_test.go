@@ -58,8 +58,8 @@ func publish(t *testing.T, js natsjs.JetStream, prefix string, n int) []string {
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
-		testkit.Until(t, "stored "+id, func() bool {
-			return pub.Publish(context.Background(), messaging.NewMessage(messagingtest.Subject, id, []byte("x"))) == nil
+		testkit.Eventually(t, "stored "+id, testkit.Bound, func() (bool, string) {
+			return pub.Publish(context.Background(), messaging.NewMessage(messagingtest.Subject, id, []byte("x"))) == nil, ""
 		})
 		ids = append(ids, id)
 	}
@@ -119,7 +119,7 @@ func TestRecoversWhenDurableDeleted(t *testing.T) {
 	r := &received{ids: map[string]bool{}}
 	sub := subscribe(t, newJetStream(t, srv), testStream.Name, r, jetstream.WithMetrics(reg))
 	before := publish(t, js, "before", 20)
-	testkit.Until(t, "orders before the deletion processed", func() bool { return r.all(before) && sub.Healthy() == nil })
+	testkit.Eventually(t, "orders before the deletion processed", testkit.Bound, func() (bool, string) { return r.all(before) && sub.Healthy() == nil, "" })
 
 	if err := js.DeleteConsumer(context.Background(), testStream.Name, "workers"); err != nil {
 		t.Fatal(err)
@@ -127,11 +127,11 @@ func TestRecoversWhenDurableDeleted(t *testing.T) {
 	after := publish(t, js, "after", 20)
 	// The loop hears of the deletion from its waiting pull request, or
 	// from the pull it sends next finding nobody to answer it.
-	testkit.Until(t, "a stall counted and recovered from", func() bool {
+	testkit.Eventually(t, "a stall counted and recovered from", testkit.Bound, func() (bool, string) {
 		return counter(t, reg, "orders_consume_stalls_total", "consumer_deleted")+counter(t, reg, "orders_consume_stalls_total", "no_responders") == 1 &&
-			counter(t, reg, "orders_consume_recoveries_total", "") == 1 && sub.Healthy() == nil
+			counter(t, reg, "orders_consume_recoveries_total", "") == 1 && sub.Healthy() == nil, ""
 	})
-	testkit.Until(t, "orders published while the durable was gone processed", func() bool { return r.all(after) })
+	testkit.Eventually(t, "orders published while the durable was gone processed", testkit.Bound, func() (bool, string) { return r.all(after), "" })
 	if _, err := js.Consumer(context.Background(), testStream.Name, "workers"); err != nil {
 		t.Errorf("durable not recreated: %v", err)
 	}
@@ -148,21 +148,21 @@ func TestUnhealthyWhileDurableCannotBeRecreated(t *testing.T) {
 	}
 	r := &received{ids: map[string]bool{}}
 	sub := subscribe(t, newJetStream(t, srv), testStream.Name, r)
-	testkit.Until(t, "healthy after subscribe", func() bool { return sub.Healthy() == nil })
+	testkit.Eventually(t, "healthy after subscribe", testkit.Bound, func() (bool, string) { return sub.Healthy() == nil, "" })
 
 	if err := js.DeleteStream(context.Background(), testStream.Name); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Until(t, "unhealthy, naming the missing stream", func() bool {
+	testkit.Eventually(t, "unhealthy, naming the missing stream", testkit.Bound, func() (bool, string) {
 		err := sub.Healthy()
-		return errors.Is(err, jetstream.ErrNotDelivering) && strings.Contains(err.Error(), "stream not found")
+		return errors.Is(err, jetstream.ErrNotDelivering) && strings.Contains(err.Error(), "stream not found"), ""
 	})
 	if _, err := jetstream.EnsureStream(context.Background(), js, testStream); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Until(t, "healthy once the stream is back", func() bool { return sub.Healthy() == nil })
+	testkit.Eventually(t, "healthy once the stream is back", testkit.Bound, func() (bool, string) { return sub.Healthy() == nil, "" })
 	ids := publish(t, js, "back", 10)
-	testkit.Until(t, "orders after the stream came back processed", func() bool { return r.all(ids) })
+	testkit.Eventually(t, "orders after the stream came back processed", testkit.Bound, func() (bool, string) { return r.all(ids), "" })
 }
 
 // A replica that subscribes while its durable has no leader (a cluster
@@ -180,15 +180,15 @@ func TestDeliversOnceDurableHasLeader(t *testing.T) {
 	}
 	running := &received{ids: map[string]bool{}}
 	runningSub := subscribe(t, newJetStream(t, survivor), clustered.Name, running)
-	testkit.Until(t, "running subscription healthy", func() bool { return runningSub.Healthy() == nil })
+	testkit.Eventually(t, "running subscription healthy", testkit.Bound, func() (bool, string) { return runningSub.Healthy() == nil, "" })
 
 	// Two of three down: neither the durable nor the cluster has a majority.
 	for _, s := range c.Servers[1:] {
 		s.Shutdown()
 		s.WaitForShutdown()
 	}
-	testkit.Until(t, "running subscription unhealthy", func() bool {
-		return errors.Is(runningSub.Healthy(), jetstream.ErrNotDelivering)
+	testkit.Eventually(t, "running subscription unhealthy", testkit.Bound, func() (bool, string) {
+		return errors.Is(runningSub.Healthy(), jetstream.ErrNotDelivering), ""
 	})
 
 	late := &received{ids: map[string]bool{}}
@@ -225,9 +225,9 @@ func TestDeliversOnceDurableHasLeader(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("late subscription never subscribed")
 	}
-	testkit.Until(t, "both subscriptions healthy", func() bool { return runningSub.Healthy() == nil && lateHealth.Healthy() == nil })
+	testkit.Eventually(t, "both subscriptions healthy", testkit.Bound, func() (bool, string) { return runningSub.Healthy() == nil && lateHealth.Healthy() == nil, "" })
 	ids := publish(t, js, "order", 40)
-	testkit.Until(t, "every order processed", func() bool {
+	testkit.Eventually(t, "every order processed", testkit.Bound, func() (bool, string) {
 		both := &received{ids: map[string]bool{}}
 		for _, r := range []*received{running, late} {
 			r.mu.Lock()
@@ -236,7 +236,7 @@ func TestDeliversOnceDurableHasLeader(t *testing.T) {
 			}
 			r.mu.Unlock()
 		}
-		return both.all(ids)
+		return both.all(ids), ""
 	})
 }
 
@@ -258,7 +258,7 @@ func TestSlowHandlersAreNoStall(t *testing.T) {
 		jetstream.ConsumerConfig{AckWait: time.Minute, MaxAckPending: 100, PullMaxMessages: 8},
 		r, jetstream.WithConcurrency(1), jetstream.WithMetrics(reg))
 	ids := publish(t, js, "slow", 2)
-	testkit.Until(t, "both slow orders handled", func() bool { return r.all(ids) })
+	testkit.Eventually(t, "both slow orders handled", testkit.Bound, func() (bool, string) { return r.all(ids), "" })
 	if err := sub.Healthy(); err != nil {
 		t.Errorf("unhealthy after slow handlers: %v", err)
 	}
