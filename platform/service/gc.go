@@ -15,18 +15,14 @@ import (
 // lists them in -h.
 //
 // Why not Go's GOGC=100: a service's live heap is a few MiB, so at 100 the
-// collector runs every few MiB allocated: a consumer draining 100,000
-// orders collected 168 times in 2.4 s, 37 times at 300. At 300 it spends
-// about a fifth less CPU per order (22.8 → 17.8 µs) for some 7 MiB more
-// memory.
+// collector runs every few MiB allocated; at 300 it spends markedly less
+// CPU per order for a few MiB more memory.
 //
 // Why AUTOMEMLIMIT: at 300 the heap may grow to four times what is live
 // before a collection, and a consumer's window of large orders is a lot
-// live. Draining 60 KB orders in a 128 MiB cgroup (the chart's limit)
-// with CONCURRENCY and PULL_MAX_MESSAGES at 512, the consumer was killed
-// by the kernel at GOGC=300; with the soft limit at 90% of the cgroup's
-// it peaked at 109 MiB and went on (GOGC=100: 100 MiB). With the default
-// window it peaked at 104 MiB without the limit, 70 MiB with it.
+// live; without a soft limit below the container's, such a consumer can
+// be killed by the kernel. The measurements behind both are in
+// docs/performance.md, "Garbage collector (GOGC, GOMEMLIMIT)".
 type GC struct {
 	Percent string `envconfig:"GOGC" default:"300" desc:"garbage collector target: a collection when the heap grew this many percent since the last one, or off; Go's own default is 100"`
 	// MemoryRatio is read by memlimit as well; both read the same value.

@@ -29,9 +29,9 @@ var (
 // skips the next pull request while the previous one is still being sent,
 // and if the last orders outstanding all arrive in that moment nothing
 // asks again; the server then holds no pull request and sends no
-// heartbeat. On 2 busy cores draining a backlog it happened in 2 of about
-// 55 runs of 100,000 orders (in 1 of 3 with handlers that never wait for
-// a worker); with 2s heartbeats each cost 4s without deliveries.
+// heartbeat. It is rare, and a short heartbeat keeps each such stall short
+// (how often, and what it cost: docs/performance.md, "Pull heartbeats and
+// stalls").
 //
 // A stalled loop restarts after firstBackoff, doubling while restarts keep
 // failing up to maxBackoff: a few seconds at most between attempts, so a
