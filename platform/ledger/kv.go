@@ -11,9 +11,28 @@ import (
 	"github.com/distsys-go/orders/platform/messaging"
 )
 
+// Bucket names the ledger's key-value bucket: all a reader of the ledger
+// (the producer's VERIFY_TIMEOUT) needs of its configuration.
+type Bucket struct {
+	Name string `envconfig:"DEDUP_BUCKET" default:"orders-processed" desc:"JetStream key-value bucket of processed orders (the de-duplication record; the producer's VERIFY_TIMEOUT reads it)"`
+}
+
+// Validate implements config.Validator.
+func (b Bucket) Validate() error {
+	if err := messaging.CheckName(b.Name); err != nil {
+		return fmt.Errorf("DEDUP_BUCKET=%q: %w", b.Name, err)
+	}
+	return nil
+}
+
+// StreamName is the JetStream stream that holds the bucket (JetStream
+// names a bucket's stream KV_<bucket>): the one whose fill and limits
+// stream monitoring reads.
+func (b Bucket) StreamName() string { return "KV_" + b.Name }
+
 // Config is the ledger's part of the consumer's environment.
 type Config struct {
-	Bucket string `envconfig:"DEDUP_BUCKET" default:"orders-processed" desc:"JetStream key-value bucket of processed orders (the de-duplication record)"`
+	Bucket
 	// TTL must outlast every way a recorded order can come back: its own
 	// redeliveries, and a producer's republish after the stream's
 	// duplicate window (the consumer checks the rule at start). Longer
@@ -31,8 +50,8 @@ const minBytes = 64 << 10
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
-	if err := messaging.CheckName(c.Bucket); err != nil {
-		return fmt.Errorf("DEDUP_BUCKET=%q: %w", c.Bucket, err)
+	if err := c.Bucket.Validate(); err != nil {
+		return err
 	}
 	if c.TTL < 0 {
 		return fmt.Errorf("DEDUP_TTL=%s: must not be negative (0 keeps records forever)", c.TTL)
@@ -45,11 +64,6 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
-
-// StreamName is the JetStream stream that holds the bucket (JetStream
-// names a bucket's stream KV_<bucket>): the one whose fill and limits
-// stream monitoring reads.
-func (c Config) StreamName() string { return "KV_" + c.Bucket }
 
 // KV is the Ledger kept in a JetStream key-value bucket, shared by every
 // consumer replica.
@@ -65,10 +79,10 @@ type KV struct {
 	prefix string
 }
 
-// EnsureKV creates or updates the bucket and returns the ledger on it.
-func EnsureKV(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error) {
+// Ensure creates or updates the bucket and returns the ledger on it.
+func Ensure(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, natsjs.KeyValueConfig{
-		Bucket:      cfg.Bucket,
+		Bucket:      cfg.Name,
 		Description: "orders processed by the fulfilment workers, one key per order id",
 		TTL:         cfg.TTL,
 		MaxBytes:    cfg.MaxBytes,
@@ -77,13 +91,27 @@ func EnsureKV(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error)
 		History:     1,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ensure bucket %s: %w", cfg.Bucket, err)
+		return nil, fmt.Errorf("ensure bucket %s: %w", cfg.Name, err)
 	}
+	return newKV(js, kv)
+}
+
+// Open returns the ledger on the existing bucket, for reading it (a
+// producer verifying its orders were processed); it creates nothing.
+func Open(ctx context.Context, js natsjs.JetStream, b Bucket) (*KV, error) {
+	kv, err := js.KeyValue(ctx, b.Name)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", b.Name, err)
+	}
+	return newKV(js, kv)
+}
+
+func newKV(js natsjs.JetStream, kv natsjs.KeyValue) (*KV, error) {
 	async, err := natsjs.New(js.Conn(), natsjs.WithPublishAsyncTimeout(recordTimeout), natsjs.WithPublishAsyncMaxPending(maxPending))
 	if err != nil {
 		return nil, fmt.Errorf("ledger publisher: %w", err)
 	}
-	return &KV{kv: kv, async: async, prefix: "$KV." + cfg.Bucket + "."}, nil
+	return &KV{kv: kv, async: async, prefix: "$KV." + kv.Bucket() + "."}, nil
 }
 
 // Get returns the record of orderID.

@@ -15,7 +15,7 @@ import (
 	"github.com/distsys-go/orders/platform/ledger"
 )
 
-var cfg = ledger.Config{Bucket: "orders-processed", TTL: time.Hour, MaxBytes: 8 << 20, Replicas: 1}
+var cfg = ledger.Config{Bucket: ledger.Bucket{Name: "orders-processed"}, TTL: time.Hour, MaxBytes: 8 << 20, Replicas: 1}
 
 func newKV(t *testing.T, srv *natstest.Server) *ledger.KV {
 	t.Helper()
@@ -28,7 +28,7 @@ func newKVWith(t *testing.T, srv *natstest.Server, cfg ledger.Config) *ledger.KV
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := ledger.EnsureKV(context.Background(), js, cfg)
+	kv, err := ledger.Ensure(context.Background(), js, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestKVRecordSurvivesAndReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Restart(t)
-	again := newKV(t, srv) // EnsureKV on an existing bucket is fine
+	again := newKV(t, srv) // Ensure on an existing bucket is fine
 	if err := again.Record(context.Background(), want); !errors.Is(err, ledger.ErrAlreadyRecorded) {
 		t.Fatalf("second record after restart: %v, want ErrAlreadyRecorded", err)
 	}
@@ -145,7 +145,7 @@ func TestConfigValidate(t *testing.T) {
 		want string // in the error; "" = valid
 	}{
 		{"defaults of the tests", func(*ledger.Config) {}, ""},
-		{"bad bucket", func(c *ledger.Config) { c.Bucket = "a.b" }, "DEDUP_BUCKET"},
+		{"bad bucket", func(c *ledger.Config) { c.Name = "a.b" }, "DEDUP_BUCKET"},
 		{"negative ttl", func(c *ledger.Config) { c.TTL = -time.Second }, "DEDUP_TTL"},
 		{"max bytes in MiB by mistake", func(c *ledger.Config) { c.MaxBytes = 512 }, "DEDUP_MAX_BYTES=512"},
 		{"replicas", func(c *ledger.Config) { c.Replicas = 0 }, "DEDUP_REPLICAS"},

@@ -23,7 +23,7 @@ func bucket(t *testing.T, srv *natstest.Server) natsjs.KeyValue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(context.Background(), cfg.Bucket)
+	kv, err := js.KeyValue(context.Background(), cfg.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,11 +80,29 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 	if o.status != nil {
 		*o.status = status
 	}
-	natsOpts := []nats.Option{
+	natsOpts := append([]nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(cfg.ReconnectWait),
+	}, handlers(log, status, reconnects, slow)...)
+	if cfg.User != "" {
+		natsOpts = append(natsOpts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	natsOpts = append(natsOpts, o.extra...)
+	log.Info("connecting to nats", "url", status.urls)
+	nc, err := nats.Connect(cfg.URL, natsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", status.urls, err)
+	}
+	status.nc.Store(nc)
+	return nc, nil
+}
+
+// handlers log every change of the connection's state, count reconnects
+// and slow-consumer drops, and keep status current.
+func handlers(log *slog.Logger, status *Status, reconnects, slow prometheus.Counter) []nats.Option {
+	return []nats.Option{
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			log.Info("nats connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName(), "failed_attempts", status.connected())
 		}),
@@ -116,17 +134,6 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 			log.Error("nats async error", "subject", subject, "error", err)
 		}),
 	}
-	if cfg.User != "" {
-		natsOpts = append(natsOpts, nats.UserInfo(cfg.User, cfg.Password))
-	}
-	natsOpts = append(natsOpts, o.extra...)
-	log.Info("connecting to nats", "url", status.urls)
-	nc, err := nats.Connect(cfg.URL, natsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect nats %s: %w", status.urls, err)
-	}
-	status.nc.Store(nc)
-	return nc, nil
 }
 
 func registerAll(r prometheus.Registerer, cs ...prometheus.Collector) error {

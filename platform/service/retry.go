@@ -13,20 +13,20 @@ const (
 	maxBackoff   = 5 * time.Second
 )
 
-// stopError marks an error that another attempt cannot cure.
-type stopError struct{ err error }
+// permanentError marks an error that another attempt cannot cure.
+type permanentError struct{ err error }
 
-func (s *stopError) Error() string { return s.err.Error() }
-func (s *stopError) Unwrap() error { return s.err }
+func (p *permanentError) Error() string { return p.err.Error() }
+func (p *permanentError) Unwrap() error { return p.err }
 
-// Stop wraps err so that Retry returns it at once instead of trying again:
-// for a failure that no later attempt can cure (a message the server will
-// never take, a stream that cannot be changed in place).
-func Stop(err error) error { return &stopError{err} }
+// Permanent wraps err so that Retry returns it at once instead of trying
+// again: for a failure that no later attempt can cure (a message the
+// server will never take, a stream that cannot be changed in place).
+func Permanent(err error) error { return &permanentError{err} }
 
 // Retry calls fn until it succeeds or ctx ends, doubling the pause between
 // attempts up to 5s and logging each failure. It returns ctx's error, nil
-// once fn succeeded, or at once the error fn wrapped with Stop.
+// once fn succeeded, or at once the error fn wrapped with Permanent.
 func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error) error {
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
@@ -34,9 +34,9 @@ func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.C
 		if err == nil {
 			return nil
 		}
-		var stop *stopError
-		if errors.As(err, &stop) {
-			return stop.err
+		var permanent *permanentError
+		if errors.As(err, &permanent) {
+			return permanent.err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
+	"sync"
 	"syscall"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -17,54 +19,121 @@ import (
 
 	"github.com/distsys-go/orders/platform/config"
 	"github.com/distsys-go/orders/platform/logging"
-	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/natsconn"
 	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/tracing"
 )
 
-// Runtime is a started service's shared dependencies.
+// Runtime is a started service's shared dependencies and its lifecycle:
+// the wiring function registers what must be stopped (OnStop), and the
+// runtime stops it, in reverse order, when the service ends.
 type Runtime struct {
-	Settings  Settings
-	Log       *slog.Logger
-	Metrics   *prometheus.Registry
-	Conn      *nats.Conn
-	JetStream natsjs.JetStream
-	Ready     *ops.Readiness
-	// Tracing wraps the service's publishers, handlers and ledger; it is
-	// off (wraps nothing) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	Log     *slog.Logger
+	Metrics *prometheus.Registry
+	// Ready is /readyz: 503 until the service calls Ready.Started, and
+	// again from the moment shutdown begins.
+	Ready *ops.Readiness
+	// Tracing is off (wraps nothing) unless OTEL_EXPORTER_OTLP_ENDPOINT is
+	// set. The transport and the ledger apply it; a service only reads a
+	// message's trace for its log lines (FromMessage).
 	Tracing *tracing.Provider
 
+	env    *Env
+	conn   *nats.Conn
+	js     natsjs.JetStream
 	ops    *ops.Server
-	logOut io.Closer // Log's output, written out by Close
+	logOut io.Closer // Log's output, written out last
+
+	mu    sync.Mutex
+	stops []stopStep
 }
 
-// Start reads and validates the settings (Settings, NATS, HTTP, logging,
-// then the service's own specs, then its Checks), connects to NATS and
-// serves /healthz, /readyz and /metrics. /readyz answers 503 until the
-// service calls Ready.Started.
-// It returns config.ErrHelp after printing the variables for -h.
-func Start(name, version string, args []string, stdout io.Writer, specs ...any) (*Runtime, error) {
-	var env environment
-	all := []any{&env.settings, &env.nats, &env.http, &env.log, &env.trace, &env.gc}
-	for _, spec := range specs {
-		if check, ok := spec.(Check); ok {
-			spec = config.Check(func() error { return check(env.settings) })
-		}
-		all = append(all, spec)
+// stopStep is a shutdown step registered with OnStop.
+type stopStep struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// WireFunc wires a service from its loaded, validated config and runs it
+// until ctx is cancelled (or, for a service with a finite job, until the
+// job is done). It registers with OnStop whatever must finish at
+// shutdown; it writes no shutdown code of its own.
+type WireFunc[P Config] func(ctx context.Context, rt *Runtime, cfg P) error
+
+// Main runs the service: Run with a context that SIGINT and SIGTERM
+// cancel, then exits with its outcome (see ExitCode). A signal that
+// arrives while the service is still starting (waiting for NATS, say)
+// ends it with 0 like one that arrives later: being stopped is not a
+// failure.
+func Main[C any, P interface {
+	*C
+	Config
+}](name, version string, wire WireFunc[P]) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := Run(ctx, name, version, os.Args[1:], os.Stdout, wire)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil
 	}
-	if err := config.Load(args, stdout, all...); err != nil {
+	stop()
+	os.Exit(ExitCode(name, err, os.Stderr))
+}
+
+// Run loads the service's config from the environment (-h in args prints
+// every variable and returns config.ErrHelp), starts the runtime, calls
+// wire, and then shuts down: /readyz turns 503, the steps registered with
+// OnStop run in reverse order within SHUTDOWN_GRACE, and the NATS
+// connection drains.
+func Run[C any, P interface {
+	*C
+	Config
+}](ctx context.Context, name, version string, args []string, stdout io.Writer, wire WireFunc[P]) error {
+	cfg := P(new(C))
+	rt, err := start(name, version, args, stdout, cfg)
+	if err != nil {
+		return err
+	}
+	err = wire(ctx, rt, cfg)
+	return errors.Join(err, rt.shutdown())
+}
+
+// OnStop registers a shutdown step. Steps run in the reverse order of
+// their registration, each under a context that ends when SHUTDOWN_GRACE
+// does; an error is reported with the step's name and does not stop the
+// steps after it.
+func (r *Runtime) OnStop(name string, fn func(ctx context.Context) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stops = append(r.stops, stopStep{name, fn})
+}
+
+// platformEnv is the runtime's own part of the environment.
+type platformEnv struct {
+	nats  natsconn.Config
+	http  ops.Config
+	log   logging.Config
+	trace tracing.Config
+	gc    GC
+}
+
+// start loads cfg and the runtime's own variables, then logs, connects to
+// NATS and serves /healthz, /readyz and /metrics.
+func start(name, version string, args []string, stdout io.Writer, cfg Config) (*Runtime, error) {
+	var pe platformEnv
+	env := cfg.env()
+	specs := []any{env, &pe.nats, &pe.http, &pe.log, &pe.trace, &pe.gc}
+	specs = append(append(specs, parts(cfg, env)...), config.Check(cfg.Validate))
+	if err := config.Load(args, stdout, specs...); err != nil {
 		return nil, err
 	}
-	instance, err := logging.Instance(env.settings.Instance, os.Hostname)
+	instance, err := logging.Instance(env.Instance, os.Hostname)
 	if err != nil {
 		return nil, err
 	}
-	env.settings.Instance = instance
+	env.Instance = instance
 	out := newBatchWriter(stdout)
-	log := logging.New(out, env.log, name, instance)
-	env.gc.apply(memlimit.FromCgroup, log)
-	rt, err := connect(name, version, env, log)
+	log := logging.New(out, pe.log, name, instance)
+	pe.gc.apply(memlimit.FromCgroup, log)
+	rt, err := connect(name, version, env, pe, log)
 	if err != nil {
 		_ = out.Close() // the lines logged so far say what went wrong
 		return nil, err
@@ -73,26 +142,33 @@ func Start(name, version string, args []string, stdout io.Writer, specs ...any) 
 	return rt, nil
 }
 
-// environment is the shared part of a service's environment.
-type environment struct {
-	settings Settings
-	nats     natsconn.Config
-	http     ops.Config
-	log      logging.Config
-	trace    tracing.Config
-	gc       GC
+// parts returns pointers to the fields of the struct cfg points to, but
+// the embedded Env: the service's own parts of the environment, in the
+// order the struct declares them (the order -h lists them in).
+func parts(cfg Config, env *Env) []any {
+	v := reflect.ValueOf(cfg).Elem()
+	var out []any
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() || f.Kind() != reflect.Struct {
+			continue
+		}
+		if p := f.Addr().Interface(); p != any(env) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
-// connect connects to NATS and serves the operational endpoints for
-// Start, logging to log.
-func connect(name, version string, env environment, log *slog.Logger) (*Runtime, error) {
-	settings, natsCfg := env.settings, env.nats
+// connect connects to NATS, sets up tracing and serves the operational
+// endpoints for start, logging to log.
+func connect(name, version string, env *Env, pe platformEnv, log *slog.Logger) (*Runtime, error) {
 	reg := ops.NewRegistry()
 	reg.MustRegister(ops.NewBuildInfo(version))
-	log.Info("starting", "version", version, "delivery_mode", settings.DeliveryMode, "nats_url", natsconn.Redact(natsCfg.URL), "subject", settings.Subject)
+	log.Info("starting", "version", version, "delivery_mode", env.DeliveryMode, "nats_url", natsconn.Redact(pe.nats.URL), "subject", env.Subject)
 
 	var natsStatus *natsconn.Status
-	nc, err := natsconn.Connect(natsCfg, name+"/"+settings.Instance, log, natsconn.WithMetrics(reg), natsconn.WithStatus(&natsStatus))
+	nc, err := natsconn.Connect(pe.nats, name+"/"+env.Instance, log, natsconn.WithMetrics(reg), natsconn.WithStatus(&natsStatus))
 	if err != nil {
 		return nil, err
 	}
@@ -101,43 +177,56 @@ func connect(name, version string, env environment, log *slog.Logger) (*Runtime,
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	tr, err := tracing.Setup(context.Background(), env.trace, name, version, log)
+	tr, err := tracing.Setup(context.Background(), pe.trace, name, version, log)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	ready := ops.NewReadiness(natsStatus.Check)
-	srv, err := ops.Listen(env.http, ready, reg, log)
+	srv, err := ops.Listen(pe.http, ready, reg, log)
 	if err != nil {
 		nc.Close()
 		_ = tr.Shutdown(context.Background()) // nothing was traced yet
 		return nil, err
 	}
 	go srv.Serve()
-	return &Runtime{Settings: settings, Log: log, Metrics: reg, Conn: nc, JetStream: js, Ready: ready, Tracing: tr, ops: srv}, nil
+	return &Runtime{Log: log, Metrics: reg, Ready: ready, Tracing: tr, env: env, conn: nc, js: js, ops: srv}, nil
 }
 
-// GraceContext returns the context shutdown runs under: SHUTDOWN_GRACE
-// from now, independent of the (already cancelled) run context.
-func (r *Runtime) GraceContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), r.Settings.ShutdownGrace)
-}
-
-// Close drains the NATS connection (flushing acks and publishes still in
-// the client), stops the HTTP listener and exports the spans still
-// buffered. Call it after the service stopped its own work.
-func (r *Runtime) Close(ctx context.Context) error {
-	closed := make(chan struct{})
-	r.Conn.SetClosedHandler(func(*nats.Conn) { close(closed) })
+// shutdown turns the service unready, runs the registered steps in
+// reverse order and closes the runtime, all within SHUTDOWN_GRACE.
+func (r *Runtime) shutdown() error {
+	r.Ready.ShutDown()
+	r.Log.Info("shutting down", "grace", r.env.ShutdownGrace.String())
+	ctx, cancel := context.WithTimeout(context.Background(), r.env.ShutdownGrace)
+	defer cancel()
+	r.mu.Lock()
+	stops := r.stops
+	r.mu.Unlock()
 	var errs []error
-	if err := r.Conn.Drain(); err != nil {
+	for i := len(stops) - 1; i >= 0; i-- {
+		if err := stops[i].fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", stops[i].name, err))
+		}
+	}
+	return errors.Join(append(errs, r.close(ctx))...)
+}
+
+// close drains the NATS connection (flushing acks and publishes still in
+// the client), stops the HTTP listener and exports the spans still
+// buffered.
+func (r *Runtime) close(ctx context.Context) error {
+	closed := make(chan struct{})
+	r.conn.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	var errs []error
+	if err := r.conn.Drain(); err != nil {
 		errs = append(errs, fmt.Errorf("drain nats: %w", err))
-		r.Conn.Close()
+		r.conn.Close()
 	}
 	select {
 	case <-closed:
 	case <-ctx.Done():
-		r.Conn.Close()
+		r.conn.Close()
 		errs = append(errs, fmt.Errorf("drain nats: %w", ctx.Err()))
 	}
 	if err := r.ops.Shutdown(ctx); err != nil {
@@ -149,49 +238,8 @@ func (r *Runtime) Close(ctx context.Context) error {
 		r.Log.Warn("spans not exported", "error", err)
 	}
 	r.Log.Info("stopped")
-	if r.logOut != nil {
-		_ = r.logOut.Close()
-	}
+	_ = r.logOut.Close()
 	return errors.Join(errs...)
-}
-
-// Stop closes the runtime within SHUTDOWN_GRACE; for paths that have no
-// work of their own to finish first.
-func (r *Runtime) Stop() error {
-	ctx, cancel := r.GraceContext()
-	defer cancel()
-	return r.Close(ctx)
-}
-
-// RunFunc is a service's body: it runs until ctx is cancelled.
-type RunFunc func(ctx context.Context, args []string, stdout io.Writer) error
-
-// Main runs run with a context that SIGINT and SIGTERM cancel, and exits
-// the process with its outcome (see ExitCode). A signal that arrives while
-// the service is still starting (waiting for NATS, say) ends it with 0 like
-// one that arrives later: being stopped is not a failure.
-func Main(name string, run RunFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	stop()
-	os.Exit(ExitCode(name, err, os.Stderr))
-}
-
-// EnsureStream ensures the stream, retrying until it exists or ctx ends:
-// NATS may start after the service. A stream no retry can fix (another
-// retention policy) ends it at once with that error, so the service exits
-// saying what to do instead of retrying silently for ever.
-func (r *Runtime) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
-	return Retry(ctx, r.Log, "ensure stream", func(ctx context.Context) error {
-		_, err := jetstream.EnsureStream(ctx, r.JetStream, cfg)
-		if errors.Is(err, jetstream.ErrRetentionChange) {
-			return Stop(err)
-		}
-		return err
-	})
 }
 
 // ExitCode prints err (if any) to stderr and returns the process exit

@@ -1,6 +1,8 @@
 // Package service holds what every orders service does the same way: read
-// its settings, log, connect to NATS, serve its operational endpoints,
-// retry start-up steps, and shut down in order.
+// its one typed config, log, connect to NATS, serve its operational
+// endpoints, build its transport, retry start-up steps, and shut down in
+// order. A service's main is one call to Main with a function that wires
+// the service; the runtime owns everything before and after it.
 package service
 
 import (
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
 )
 
 // Delivery modes, the values of DELIVERY_MODE.
@@ -20,8 +23,7 @@ const (
 	ModeCore = "core"
 )
 
-// Settings are the variables both services read besides the NATS, HTTP and
-// logging ones.
+// Settings are the variables every service reads about itself.
 type Settings struct {
 	Instance      string        `envconfig:"INSTANCE" desc:"name of this replica in logs and NATS (default: the host name, i.e. the pod name)"`
 	DeliveryMode  string        `envconfig:"DELIVERY_MODE" default:"jetstream" desc:"jetstream (at-least-once, survives restarts) or core (at-most-once core NATS)"`
@@ -45,7 +47,52 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// Check is a rule between a service's own variables and the shared ones
-// in Settings; pass it to Start among the specs. It runs once everything
-// is loaded and validated, before anything connects.
-type Check func(Settings) error
+// Env is the part of the environment every service's config shares: who
+// it is and how its messages are delivered (the mode and, on JetStream,
+// the stream). Embed it in the service's config; the runtime reads it
+// from there.
+type Env struct {
+	Settings
+	jetstream.StreamConfig
+}
+
+// Validate implements config.Validator: each part, and on JetStream that
+// the stream captures SUBJECT.
+func (e Env) Validate() error {
+	if err := e.Settings.Validate(); err != nil {
+		return err
+	}
+	if err := e.StreamConfig.Validate(); err != nil {
+		return err
+	}
+	return e.Delivers("SUBJECT", e.Subject)
+}
+
+// Delivers returns an error naming variable unless the transport delivers
+// messages published on subject, its value: on JetStream the stream must
+// capture it (a publish it does not capture is never acknowledged); core
+// NATS delivers every subject.
+func (e Env) Delivers(variable, subject string) error {
+	if e.DeliveryMode != ModeJetStream {
+		return nil
+	}
+	return e.CheckCaptures(variable, subject)
+}
+
+// Redelivers reports whether the transport delivers a message again when
+// it is not acknowledged (JetStream), so that rules about redeliveries
+// (ack wait, max deliveries) apply.
+func (e Env) Redelivers() bool { return e.DeliveryMode == ModeJetStream }
+
+// env lets the runtime find the Env embedded in a service's config.
+func (e *Env) env() *Env { return e }
+
+// Config is a service's one typed configuration: a struct that embeds Env
+// and whose other fields are the parts it reads (structs with envconfig
+// tags; a part that has a Validate method checks its own variables).
+// Its own Validate checks the rules across the parts, once every part is
+// loaded and valid; an error names the variables.
+type Config interface {
+	Validate() error
+	env() *Env
+}

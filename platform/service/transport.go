@@ -2,62 +2,55 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/messaging/natscore"
 	"github.com/distsys-go/orders/platform/tracing"
 )
 
-// Transport builds the publishers and subscribers of the service's
-// DELIVERY_MODE. It is the one place that knows which messaging
-// implementation each mode is: a new mode, or another kind of publisher,
-// changes this file and no service.
+// Transport builds the publishers and subscriptions of the service's
+// DELIVERY_MODE, and whatever else the mode offers (max-deliveries
+// advisories, backlog gauges). It is the one place that knows which
+// messaging implementation each mode is: a new mode changes this file and
+// no service. It applies tracing to every publisher and handler it
+// builds.
 type Transport struct {
-	mode    string
-	stream  string // the JetStream stream, in ModeJetStream
-	nc      *nats.Conn
-	js      natsjs.JetStream
-	log     *slog.Logger
-	metrics prometheus.Registerer
-	tracing *tracing.Provider
-}
-
-// SubscriberConfig is what a Subscriber needs besides the transport.
-type SubscriberConfig struct {
-	// Group shares the messages between the replicas: the queue group on
-	// core NATS, the durable consumer's name on JetStream.
-	Group string
-	// Consumer configures the durable consumer (JetStream only).
-	Consumer jetstream.ConsumerConfig
-	// Concurrency is how many messages one replica handles at once.
-	Concurrency int
+	rt     *Runtime
+	stream string // the JetStream stream; "" on core NATS
 }
 
 // Transport returns the service's transport. On JetStream it first ensures
-// stream, retrying like EnsureStream until it exists or ctx ends; core NATS
-// stores nothing, so stream is unused there.
-func (r *Runtime) Transport(ctx context.Context, stream jetstream.StreamConfig) (*Transport, error) {
-	t := &Transport{mode: r.Settings.DeliveryMode, nc: r.Conn, js: r.JetStream,
-		log: r.Log, metrics: r.Metrics, tracing: r.Tracing}
-	switch t.mode {
+// the stream (STREAM_*), retrying until it exists or ctx ends: NATS may
+// start after the service. A stream no retry can fix (another retention
+// policy) ends it at once with that error, so the service exits saying
+// what to do instead of retrying silently for ever.
+func (r *Runtime) Transport(ctx context.Context) (*Transport, error) {
+	t := &Transport{rt: r}
+	switch r.env.DeliveryMode {
 	case ModeJetStream:
-		if err := r.EnsureStream(ctx, stream); err != nil {
+		err := Retry(ctx, r.Log, "ensure stream", func(ctx context.Context) error {
+			_, err := jetstream.EnsureStream(ctx, r.js, r.env.StreamConfig)
+			if errors.Is(err, jetstream.ErrRetentionChange) {
+				return Permanent(err)
+			}
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
-		t.stream = stream.Name
+		t.stream = r.env.StreamConfig.Name
 	case ModeCore:
 	default:
-		// Settings.Validate refuses any other mode; this guards a
-		// Runtime built by hand.
-		return nil, fmt.Errorf("DELIVERY_MODE=%q: no transport", t.mode)
+		// Env.Validate refuses any other mode; this guards a config built
+		// by hand.
+		return nil, fmt.Errorf("DELIVERY_MODE=%q: no transport", r.env.DeliveryMode)
 	}
 	return t, nil
 }
@@ -95,29 +88,137 @@ func (t *Transport) Publisher(opts ...PublisherOption) (messaging.Publisher, err
 	}
 	var pub messaging.Publisher
 	switch {
-	case t.mode != ModeJetStream:
-		pub = natscore.NewPublisher(t.nc)
+	case t.stream == "":
+		pub = natscore.NewPublisher(t.rt.conn)
 	case o.ackTimeout > 0:
 		// The acknowledgement timeout of asynchronous publishes is the
 		// JetStream context's own, so this publisher gets one.
-		js, err := natsjs.New(t.nc, natsjs.WithPublishAsyncTimeout(o.ackTimeout))
+		js, err := natsjs.New(t.rt.conn, natsjs.WithPublishAsyncTimeout(o.ackTimeout))
 		if err != nil {
 			return nil, fmt.Errorf("jetstream publisher: %w", err)
 		}
 		pub = jetstream.NewPublisher(js)
 	default:
-		pub = jetstream.NewPublisher(t.js)
+		pub = jetstream.NewPublisher(t.rt.js)
 	}
-	return t.tracing.Publisher(pub, o.tracing...), nil
+	return t.rt.Tracing.Publisher(pub, o.tracing...), nil
 }
 
-// Subscriber returns a subscriber of the transport's mode. On JetStream it
-// binds to the durable consumer cfg.Group on the stream, logging its
-// stalls and registering its metrics with the runtime's.
-func (t *Transport) Subscriber(cfg SubscriberConfig) messaging.Subscriber {
-	if t.mode == ModeJetStream {
-		return jetstream.NewSubscriber(t.js, t.stream, cfg.Group, cfg.Consumer,
-			jetstream.WithConcurrency(cfg.Concurrency), jetstream.WithLogger(t.log), jetstream.WithMetrics(t.metrics))
+// Consumption is what Consume needs besides the handler.
+type Consumption struct {
+	// Subject is what the replicas consume.
+	Subject string
+	// Group shares the messages between the replicas: the queue group on
+	// core NATS, the durable consumer's name on JetStream.
+	Group string
+	// Consumer configures the durable consumer (JetStream only).
+	Consumer jetstream.ConsumerConfig
+	// Concurrency is how many messages one replica handles at once.
+	Concurrency int
+	// Tracing sets the options of the handler's spans.
+	Tracing []tracing.Option
+}
+
+// Consume subscribes h, in a span per message, retrying until the
+// subscription is in place or ctx ends. Handlers outlive ctx: a shutdown
+// lets the messages in hand finish. /readyz reports the subscription
+// unhealthy while it cannot deliver, and shutdown drains it (finishing and
+// acknowledging what this replica holds).
+func (t *Transport) Consume(ctx context.Context, c Consumption, h messaging.Handler) error {
+	var sub messaging.Subscriber
+	if t.stream != "" {
+		sub = jetstream.NewSubscriber(t.rt.js, t.stream, c.Group, c.Consumer, jetstream.WithConcurrency(c.Concurrency),
+			jetstream.WithLogger(t.rt.Log), jetstream.WithMetrics(t.rt.Metrics))
+	} else {
+		sub = natscore.NewSubscriber(t.rt.conn, c.Group, natscore.WithConcurrency(c.Concurrency))
 	}
-	return natscore.NewSubscriber(t.nc, natscore.WithQueueGroup(cfg.Group), natscore.WithConcurrency(cfg.Concurrency))
+	handler := t.rt.Tracing.Handler(h, append(c.Tracing, tracing.WithConsumerGroup(c.Group))...)
+	handlerCtx := context.WithoutCancel(ctx)
+	var subscription messaging.Subscription
+	if err := Retry(ctx, t.rt.Log, "subscribe", func(context.Context) (err error) {
+		subscription, err = sub.Subscribe(handlerCtx, c.Subject, handler)
+		return err
+	}); err != nil {
+		return err
+	}
+	if hc, ok := subscription.(messaging.HealthChecker); ok {
+		t.rt.Ready.Add(hc.Healthy)
+	}
+	t.rt.OnStop("drain subscription", subscription.Drain)
+	return nil
+}
+
+// OnMaxDeliveries calls h for each message the server stops delivering to
+// the durable after its MaxDeliver deliveries, in the trace of that
+// message; the replicas share the announcements as a queue group named
+// like the durable, and shutdown drains the watch. Core NATS never
+// redelivers, so there it does nothing.
+func (t *Transport) OnMaxDeliveries(ctx context.Context, durable string, h func(context.Context, jetstream.MaxDeliveries)) error {
+	if t.stream == "" {
+		return nil
+	}
+	watch, err := jetstream.WatchMaxDeliveries(context.WithoutCancel(ctx), t.rt.conn, t.rt.js, t.stream, durable, durable,
+		func(ctx context.Context, ev jetstream.MaxDeliveries) {
+			if ev.Original != nil {
+				ctx = t.rt.Tracing.FromMessage(ctx, ev.Original)
+			}
+			h(ctx, ev)
+		})
+	if err != nil {
+		return err
+	}
+	t.rt.OnStop("drain max-deliveries watch", watch.Drain)
+	return nil
+}
+
+// ExportGauges registers gauges of what JetStream knows about the work
+// (see jetstream.Gauges) and reads them every interval until ctx ends:
+// the durable's backlog and the stream's fill on JetStream, and on every
+// mode the fill of the other streams named (the ledger's, say). Their
+// names start with namespace.
+func (t *Transport) ExportGauges(ctx context.Context, namespace, durable string, interval time.Duration, streams ...string) {
+	cfg := jetstream.GaugesConfig{Namespace: namespace, Streams: streams}
+	if t.stream != "" {
+		cfg.Stream, cfg.Durable = t.stream, durable
+		cfg.Streams = append([]string{t.stream}, streams...)
+	}
+	g := jetstream.NewGauges(t.rt.js, cfg, t.rt.Log)
+	t.rt.Metrics.MustRegister(g)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.Run(ctx, interval)
+	}()
+	t.rt.OnStop("stop gauges", func(ctx context.Context) error {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// Ledger ensures the ledger's bucket, retrying until it exists or ctx
+// ends, and returns the ledger with each record in a span.
+func (r *Runtime) Ledger(ctx context.Context, cfg ledger.Config) (ledger.Ledger, error) {
+	var led *ledger.KV
+	if err := Retry(ctx, r.Log, "ensure ledger bucket", func(ctx context.Context) (err error) {
+		led, err = ledger.Ensure(ctx, r.js, cfg)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return r.Tracing.Ledger(led), nil
+}
+
+// LedgerReader opens the ledger's existing bucket to read records, waiting
+// (until ctx ends) for the consumers to have created it.
+func (r *Runtime) LedgerReader(ctx context.Context, bucket ledger.Bucket) (*ledger.KV, error) {
+	var led *ledger.KV
+	err := Retry(ctx, r.Log, "open ledger bucket "+bucket.Name, func(ctx context.Context) (err error) {
+		led, err = ledger.Open(ctx, r.js, bucket)
+		return err
+	})
+	return led, err
 }

@@ -37,7 +37,7 @@ func pipeline(t *testing.T) (natsjs.JetStream, *ledger.KV) {
 		Replicas: 1, MaxBytes: 1 << 20, MaxAge: time.Hour, DuplicateWindow: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.EnsureKV(ctx, js, ledger.Config{Bucket: "orders-processed", TTL: time.Hour, Replicas: 1})
+	led, err := ledger.Ensure(ctx, js, ledger.Config{Bucket: ledger.Bucket{Name: "orders-processed"}, TTL: time.Hour, Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func benchPipeline(b *testing.B, tr *tracing.Provider) {
 			if _, err := jetstream.EnsureStream(ctx, js, streamCfg); err != nil {
 				b.Fatal(err)
 			}
-			led, err := ledger.EnsureKV(ctx, js, ledger.Config{Bucket: "orders-processed", TTL: time.Hour, Replicas: 1})
+			led, err := ledger.Ensure(ctx, js, ledger.Config{Bucket: ledger.Bucket{Name: "orders-processed"}, TTL: time.Hour, Replicas: 1})
 			if err != nil {
 				b.Fatal(err)
 			}

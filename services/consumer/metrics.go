@@ -6,6 +6,10 @@ import (
 	"github.com/distsys-go/orders/platform/events"
 )
 
+// metricsNamespace starts the name of every orders metric, the JetStream
+// gauges' too.
+const metricsNamespace = "orders"
+
 // metrics are the consumer's counters; names are shared with dashboards
 // and alerts, so treat them as API.
 type metrics struct {

@@ -2,103 +2,55 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"time"
 
-	"github.com/distsys-go/orders/platform/ledger"
-	"github.com/distsys-go/orders/platform/messaging"
-	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
 )
 
-// run wires settings → NATS → ledger → subscription, then waits for ctx
-// and shuts down: unready first, then drain the subscription (finishing
-// and acknowledging what this replica holds), then the connection.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	var (
-		own       settings
-		streamCfg jetstream.StreamConfig
-		consCfg   jetstream.ConsumerConfig
-		ledgerCfg ledger.Config
-	)
-	rt, err := service.Start(name, version, args, stdout, &own, &streamCfg, &consCfg, &ledgerCfg,
-		checkAcross(&own, &streamCfg, &consCfg, &ledgerCfg))
+// run wires ledger → transport → fulfiller → subscription and consumes
+// until ctx ends. The runtime then shuts down what run registered: the
+// gauges stop, the subscription drains (finishing and acknowledging what
+// this replica holds), then the max-deliveries watch and the connection.
+func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
+	led, err := rt.Ledger(ctx, cfg.Ledger)
 	if err != nil {
 		return err
 	}
-	log := rt.Log
-
-	var led *ledger.KV
-	if err := service.Retry(ctx, log, "ensure ledger bucket", func(ctx context.Context) (err error) {
-		led, err = ledger.EnsureKV(ctx, rt.JetStream, ledgerCfg)
-		return err
-	}); err != nil {
-		return errors.Join(err, rt.Stop())
-	}
-
-	transport, err := rt.Transport(ctx, streamCfg)
+	transport, err := rt.Transport(ctx)
 	if err != nil {
-		return errors.Join(err, rt.Stop())
+		return err
 	}
-	sub := transport.Subscriber(service.SubscriberConfig{Group: own.QueueGroup, Consumer: consCfg, Concurrency: own.Concurrency})
 	deadLetters, err := transport.Publisher()
 	if err != nil {
-		return errors.Join(err, rt.Stop())
+		return err
 	}
-
-	// Tracing wraps the ledger (and the transport its publishers), so that
-	// the ledger write and a dead letter are spans in their order's trace.
+	own := cfg.Worker
 	f := &fulfiller{
-		ledger:        rt.Tracing.Ledger(led),
+		ledger:        led,
 		deadLetters:   deadLetters,
 		deadLetterSub: own.DeadLetterSubject,
 		maxPayload:    own.MaxPayloadBytes,
-		maxDeliver:    consCfg.MaxDeliver,
+		maxDeliver:    cfg.Durable.MaxDeliver,
 		workTime:      own.WorkTime,
-		instance:      rt.Settings.Instance,
+		instance:      cfg.Instance,
 		metrics:       newMetrics(rt.Metrics),
-		log:           log,
+		log:           rt.Log,
 		now:           time.Now,
 	}
-	// Handlers outlive ctx: a SIGTERM must let the order in hand finish.
-	handlerCtx := context.WithoutCancel(ctx)
-	exhausted, err := watchExhausted(handlerCtx, rt, streamCfg.Name, own.QueueGroup, f)
-	if err != nil {
-		return errors.Join(err, rt.Stop())
-	}
-	var subscription messaging.Subscription
-	if err := service.Retry(ctx, log, "subscribe", func(context.Context) (err error) {
-		subscription, err = sub.Subscribe(handlerCtx, rt.Settings.Subject, rt.Tracing.Handler(f.Handle,
-			tracing.WithMessageIDAs(tracing.OrderIDKey), tracing.WithConsumerGroup(own.QueueGroup)))
+	if err := transport.OnMaxDeliveries(ctx, own.QueueGroup, f.deadLetterExhausted); err != nil {
 		return err
-	}); err != nil {
-		return errors.Join(err, rt.Stop())
 	}
-	if hc, ok := subscription.(messaging.HealthChecker); ok {
-		rt.Ready.Add(hc.Healthy) // unready while the subscription cannot deliver
+	// An order's message id is the order id: its spans say so.
+	if err := transport.Consume(ctx, service.Consumption{
+		Subject: cfg.Subject, Group: own.QueueGroup, Consumer: cfg.Durable, Concurrency: own.Concurrency,
+		Tracing: []tracing.Option{tracing.WithMessageIDAs(tracing.OrderIDKey)},
+	}, f.Handle); err != nil {
+		return err
 	}
-	waitGauges := startGauges(ctx, rt, streamCfg.Name, own.QueueGroup, ledgerCfg, own.MetricsInterval)
+	transport.ExportGauges(ctx, metricsNamespace, own.QueueGroup, own.MetricsInterval, cfg.Ledger.StreamName())
 	rt.Ready.Started()
-	log.Info("consuming", "subject", rt.Settings.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)
-
+	rt.Log.Info("consuming", "subject", cfg.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)
 	<-ctx.Done()
-	rt.Ready.ShutDown()
-	log.Info("shutting down: draining subscription", "grace", rt.Settings.ShutdownGrace.String())
-	graceCtx, cancel := rt.GraceContext()
-	defer cancel()
-	var errs []error
-	if err := subscription.Drain(graceCtx); err != nil {
-		errs = append(errs, fmt.Errorf("drain subscription: %w", err))
-	}
-	if err := exhausted.Drain(graceCtx); err != nil {
-		errs = append(errs, err)
-	}
-	waitGauges()
-	if err := rt.Close(graceCtx); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return nil
 }

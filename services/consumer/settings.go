@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,7 +19,7 @@ type settings struct {
 	// Little's law a replica then records about CONCURRENCY / round trip
 	// orders a second, so the default is sized for a round trip of a few
 	// milliseconds under load, not for the CPU count; a waiting handler
-	// costs a goroutine.
+	// costs a goroutine (docs/performance.md, "Consumer concurrency").
 	Concurrency       int           `envconfig:"CONCURRENCY" default:"256" desc:"orders one replica processes at once, each waiting for its ledger record; their records are in flight together on the connection"`
 	DeadLetterSubject string        `envconfig:"DEAD_LETTER_SUBJECT" default:"orders.deadletter" desc:"subject of the dead letters: references (stream, sequence, reason, first 4 KiB) to oversized, malformed, invalid and max-deliveries messages"`
 	MaxPayloadBytes   int           `envconfig:"MAX_PAYLOAD_BYTES" default:"65536" desc:"larger messages are dead-lettered as oversized"`
@@ -53,27 +52,28 @@ func (s settings) Validate() error {
 	return nil
 }
 
-// checkAcross holds the rules between the consumer's variables and the
-// shared ones, each a way to lose, loop or double orders if broken. It
-// takes the specs Start fills and reads them once they are loaded.
-func checkAcross(own *settings, stream *jetstream.StreamConfig, cons *jetstream.ConsumerConfig, led *ledger.Config) service.Check {
-	return func(s service.Settings) error {
-		if own.DeadLetterSubject == s.Subject {
-			return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: must differ from SUBJECT, or dead letters come back as orders", own.DeadLetterSubject)
-		}
-		if s.DeliveryMode != service.ModeJetStream {
-			return nil
-		}
-		errs := []error{
-			stream.CheckCaptures("SUBJECT", s.Subject),
-			stream.CheckCaptures("DEAD_LETTER_SUBJECT", own.DeadLetterSubject),
-		}
-		if need := recordLifetime(stream, cons); led.TTL > 0 && led.TTL < need {
-			errs = append(errs, fmt.Errorf("DEDUP_TTL=%s is shorter than MAX_DELIVER=%d x (ACK_WAIT=%s + %s) + STREAM_DUPLICATE_WINDOW=%s = %s: a redelivered or republished order could be processed twice",
-				led.TTL, cons.MaxDeliver, cons.AckWait, maxNakDelay, stream.DuplicateWindow, need))
-		}
-		return errors.Join(errs...)
+// config is the consumer's environment: -h lists every variable.
+type config struct {
+	service.Env
+	Worker  settings
+	Durable jetstream.ConsumerConfig
+	Ledger  ledger.Config
+}
+
+// Validate holds the rules between the parts, each a way to lose, loop or
+// double orders if broken.
+func (c config) Validate() error {
+	if c.Worker.DeadLetterSubject == c.Subject {
+		return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: must differ from SUBJECT, or dead letters come back as orders", c.Worker.DeadLetterSubject)
 	}
+	if err := c.Delivers("DEAD_LETTER_SUBJECT", c.Worker.DeadLetterSubject); err != nil {
+		return err
+	}
+	if need := recordLifetime(c.StreamConfig, c.Durable); c.Redelivers() && c.Ledger.TTL > 0 && c.Ledger.TTL < need {
+		return fmt.Errorf("DEDUP_TTL=%s is shorter than MAX_DELIVER=%d x (ACK_WAIT=%s + %s) + STREAM_DUPLICATE_WINDOW=%s = %s: a redelivered or republished order could be processed twice",
+			c.Ledger.TTL, c.Durable.MaxDeliver, c.Durable.AckWait, maxNakDelay, c.DuplicateWindow, need)
+	}
+	return nil
 }
 
 // recordLifetime is how long a ledger record must outlive its recording.
@@ -84,6 +84,6 @@ func checkAcross(own *settings, stream *jetstream.StreamConfig, cons *jetstream.
 // producer's republish of an order whose acknowledgement it never got,
 // which the stream de-duplicates for STREAM_DUPLICATE_WINDOW and the
 // ledger must catch after that, with that copy's own redeliveries.
-func recordLifetime(stream *jetstream.StreamConfig, cons *jetstream.ConsumerConfig) time.Duration {
+func recordLifetime(stream jetstream.StreamConfig, cons jetstream.ConsumerConfig) time.Duration {
 	return time.Duration(cons.MaxDeliver)*(cons.AckWait+maxNakDelay) + stream.DuplicateWindow
 }

@@ -10,4 +10,4 @@ var version = "dev"
 
 const name = "producer"
 
-func main() { service.Main(name, run) }
+func main() { service.Main(name, version, run) }

@@ -119,7 +119,7 @@ func (p *producer) failed(msg *messaging.Message, err error) error {
 	if errors.Is(err, messaging.ErrRejected) {
 		// The server will never take this order: retrying it would
 		// stall every order behind it for ever.
-		return service.Stop(fmt.Errorf("order %s: %w", msg.ID, err))
+		return service.Permanent(fmt.Errorf("order %s: %w", msg.ID, err))
 	}
 	return err
 }

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/ledger"
+	"github.com/distsys-go/orders/platform/service"
 )
 
 // maxInFlight bounds PUBLISH_MAX_IN_FLIGHT: it is as many asynchronous
@@ -22,7 +23,6 @@ type settings struct {
 	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"how long one publish attempt waits for the server's acknowledgement before it is retried"`
 	ProductIDs     []string      `envconfig:"PRODUCT_IDS" default:"sku-apple,sku-pear,sku-plum,sku-fig" desc:"products orders are drawn from, comma-separated"`
 	VerifyTimeout  time.Duration `envconfig:"VERIFY_TIMEOUT" default:"0s" desc:"when > 0: after PUBLISH_COUNT orders, wait this long for the consumers to record every one, exit 1 if they did not (the helm test)"`
-	DedupBucket    string        `envconfig:"DEDUP_BUCKET" default:"orders-processed" desc:"the consumers' processed-orders bucket that VERIFY_TIMEOUT checks"`
 }
 
 // Validate implements config.Validator.
@@ -50,8 +50,17 @@ func (s settings) Validate() error {
 			return fmt.Errorf("PRODUCT_IDS=%q: an empty product id", s.ProductIDs)
 		}
 	}
-	if err := messaging.CheckName(s.DedupBucket); err != nil {
-		return fmt.Errorf("DEDUP_BUCKET=%q: %w", s.DedupBucket, err)
-	}
 	return nil
 }
+
+// config is the producer's environment: -h lists every variable.
+type config struct {
+	service.Env
+	Publish settings
+	// Ledger is the consumers' bucket, which VERIFY_TIMEOUT reads.
+	Ledger ledger.Bucket
+}
+
+// Validate implements service.Config: the parts have no rule between
+// them beyond Env's own.
+func (config) Validate() error { return nil }

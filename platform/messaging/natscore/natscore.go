@@ -15,9 +15,6 @@ import (
 	"github.com/distsys-go/orders/platform/messaging/internal/natsmsg"
 )
 
-// DefaultQueueGroup is the queue group of the book's fulfilment workers.
-const DefaultQueueGroup = "fulfilment-workers"
-
 var (
 	_ messaging.Publisher    = (*Publisher)(nil)
 	_ messaging.Subscriber   = (*Subscriber)(nil)
@@ -61,9 +58,6 @@ func (p *Publisher) Flush(ctx context.Context) error {
 // Option configures a Subscriber.
 type Option func(*Subscriber)
 
-// WithQueueGroup sets the queue group (default DefaultQueueGroup).
-func WithQueueGroup(g string) Option { return func(s *Subscriber) { s.group = g } }
-
 // WithConcurrency sets how many messages are handled at once (default 1).
 func WithConcurrency(n int) Option { return func(s *Subscriber) { s.concurrency = n } }
 
@@ -74,9 +68,10 @@ type Subscriber struct {
 	concurrency int
 }
 
-// NewSubscriber returns a queue-group subscriber on nc.
-func NewSubscriber(nc *nats.Conn, opts ...Option) *Subscriber {
-	s := &Subscriber{nc: nc, group: DefaultQueueGroup, concurrency: 1}
+// NewSubscriber returns a member of the queue group named group on nc;
+// every replica built with the same group shares the messages.
+func NewSubscriber(nc *nats.Conn, group string, opts ...Option) *Subscriber {
+	s := &Subscriber{nc: nc, group: group, concurrency: 1}
 	for _, o := range opts {
 		o(s)
 	}
@@ -104,12 +99,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.
 	}
 	// Core NATS stores nothing: what a replica cannot keep up with waits in
 	// this client's buffer, and past its limits the client drops it (a
-	// slow consumer). The client's defaults (512Ki messages, 64 MiB) let a
-	// replica that falls behind grow by tens of megabytes for orders that
-	// would be seconds old (86 MB measured at full rate). These hold a
-	// tenth of a second at 10,000 orders/s, on top of the orders its
-	// handlers hold (CONCURRENCY): a replica flooded at ten times its
-	// speed peaked at 38-39 MB (8Ki messages, 8 MiB: 60 MB).
+	// slow consumer). The client's defaults would let a replica that falls
+	// behind grow by tens of megabytes for orders already seconds old;
+	// these hold about a tenth of a second at full rate (figures:
+	// docs/performance.md, "Core NATS slow consumers").
 	if err := sub.SetPendingLimits(pendingMsgs, pendingBytes); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("queue subscribe %s: pending limits: %w", subject, err)

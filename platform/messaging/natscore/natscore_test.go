@@ -21,7 +21,7 @@ func TestConformance(t *testing.T) {
 		return messagingtest.Setup{
 			Publisher: natscore.NewPublisher(srv.Connect(t)),
 			NewSubscriber: func(t *testing.T) messaging.Subscriber {
-				return natscore.NewSubscriber(srv.Connect(t))
+				return natscore.NewSubscriber(srv.Connect(t), "workers")
 			},
 		}
 	})
