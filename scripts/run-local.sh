@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole system on this machine, no cluster: a nats-server with
 # JetStream (data in a temporary folder), one producer and two consumers,
-# their JSON logs interleaved on stdout. Ctrl-C stops everything and
+# their logs interleaved on stdout as text (LOG_FORMAT=text; the services
+# default to JSON). Ctrl-C stops everything and
 # removes the folder. Ports: NATS_PORT (4222), HTTP ports 8081-8083.
 #
 # Each process runs in its own process group (set -m), so a Ctrl-C in the
@@ -41,7 +42,7 @@ done
 grep -q "Server is ready" "$data/nats.log" || { cat "$data/nats.log" >&2; exit 1; }
 echo "run-local: nats-server on 127.0.0.1:$nats_port, JetStream in $data" >&2
 
-export NATS_URL="nats://127.0.0.1:$nats_port"
+export NATS_URL="nats://127.0.0.1:$nats_port" LOG_FORMAT=${LOG_FORMAT:-text}
 for i in 1 2; do
 	INSTANCE="consumer-$i" HTTP_ADDR="127.0.0.1:808$((i + 1))" "$bin/consumer" &
 	pids+=($!)
