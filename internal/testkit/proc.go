@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -33,23 +37,32 @@ func (r Record) Time() time.Time {
 	return at
 }
 
-// Proc is a service binary running as a process, restartable: its log
-// accumulates over every run, as a pod's log does over restarts.
+// Proc is a binary running as a process, restartable: its log accumulates
+// over every run, as a pod's log does over restarts.
 type Proc struct {
 	// Name is the binary's base name, or what the Name option set.
 	Name string
 	path string
 	args []string
 	env  []string
+	peak bool          // PeakRSS: watch the run's VmHWM
+	wait time.Duration // WaitBound, Bound by default
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 	done     chan struct{}
 	code     int
 	runStart int // index of the current run's first log line
-	recs     []Record
-	raw      []string
+	// raw holds every log line; recs holds the first len(recs) of them
+	// parsed, filled in only when a test asks (see read).
+	raw    []string
+	recs   []Record
+	counts map[string]int // lines per message
+	// warnings counts the WARN and ERROR lines per message: a run that
+	// retried or redelivered orders says so next to its figures.
+	warnings map[string]int
 	stderr   bytes.Buffer
+	peakKB   atomic.Int64 // the current run's VmHWM, with PeakRSS
 }
 
 // ProcOption changes how Start runs a process.
@@ -63,12 +76,19 @@ func Name(name string) ProcOption { return func(p *Proc) { p.Name = name } }
 // (environment only), nats-server does.
 func Args(args ...string) ProcOption { return func(p *Proc) { p.args = args } }
 
+// PeakRSS has each run's peak resident set watched, for Usage.
+func PeakRSS() ProcOption { return func(p *Proc) { p.peak = true } }
+
+// WaitBound changes how long Wait and AwaitLogged wait before failing
+// (default Bound), for a process given a long piece of work.
+func WaitBound(d time.Duration) ProcOption { return func(p *Proc) { p.wait = d } }
+
 // Start runs the binary at path with exactly the environment env (nothing
 // inherited) and kills it when t ends; if t failed, it logs the process's
 // last lines then.
 func Start(t TB, path string, env []string, opts ...ProcOption) *Proc {
 	t.Helper()
-	p := &Proc{Name: filepath.Base(path), path: path, env: env}
+	p := &Proc{Name: filepath.Base(path), path: path, env: env, wait: Bound, counts: map[string]int{}, warnings: map[string]int{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -80,10 +100,24 @@ func Start(t TB, path string, env []string, opts ...ProcOption) *Proc {
 		_ = cmd.Process.Kill() // also ends a SIGSTOPped process
 		<-done
 		if t.Failed() {
-			t.Logf("%s %v output (last lines):\n%s\nstderr: %s", p.Name, env, strings.Join(p.lastLines(30), "\n"), p.Stderr())
+			t.Logf("%s %v output (last lines):\n%s\nstderr: %s", p.Name, notInherited(env), strings.Join(p.lastLines(30), "\n"), p.Stderr())
 		}
 	})
 	return p
+}
+
+// notInherited is the part of env that the caller's own environment does
+// not hold: what a test set, without a benchmark's whole inherited
+// environment (which may hold secrets) in its failure output.
+func notInherited(env []string) []string {
+	own := os.Environ()
+	var out []string
+	for _, kv := range env {
+		if !slices.Contains(own, kv) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (p *Proc) run(t TB) {
@@ -101,8 +135,12 @@ func (p *Proc) run(t TB) {
 	}
 	done := make(chan struct{})
 	p.mu.Lock()
-	p.cmd, p.done, p.code, p.runStart = cmd, done, 0, len(p.recs)
+	p.cmd, p.done, p.code, p.runStart = cmd, done, 0, len(p.raw)
 	p.mu.Unlock()
+	p.peakKB.Store(0)
+	if p.peak {
+		go p.watchPeak(cmd.Process.Pid, done)
+	}
 	go func() {
 		p.read(stdout)
 		err := cmd.Wait()
@@ -128,23 +166,64 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
+// read keeps the process's log lines and counts them per message as they
+// come, parsing them only when a test asks for records: a full JSON parse
+// of each line costs microseconds, which at 100,000 lines a second (a
+// benchmark's) would take a good part of a core from the processes
+// measured.
 func (p *Proc) read(r io.Reader) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
-		var rec Record
-		_ = json.Unmarshal(sc.Bytes(), &rec)
+		line := sc.Bytes()
+		msg, ok := LineMsg(line)
+		warn := ok && (bytes.Contains(line, levelWarn) || bytes.Contains(line, levelError))
 		p.mu.Lock()
-		p.recs = append(p.recs, rec)
-		p.raw = append(p.raw, sc.Text())
+		p.raw = append(p.raw, string(line))
+		if ok {
+			p.counts[msg]++
+		}
+		if warn {
+			p.warnings[msg]++
+		}
 		p.mu.Unlock()
 	}
+	_, _ = io.Copy(io.Discard, r) // a line too long must not block the child
 }
+
+// Level values of slog JSON lines that Warnings counts.
+var (
+	levelWarn  = []byte(`"level":"WARN"`)
+	levelError = []byte(`"level":"ERROR"`)
+)
 
 func (p *Proc) lastLines(n int) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.raw[max(0, len(p.raw)-n):]...)
+}
+
+// Lines returns the process's log lines so far, from every run.
+func (p *Proc) Lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw[:len(p.raw):len(p.raw)] // read only: appends go elsewhere
+}
+
+// Count is how many lines with message msg the process logged so far,
+// over every run; cheap enough to poll on a benchmark's log.
+func (p *Proc) Count(msg string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts[msg]
+}
+
+// Warnings returns how many WARN and ERROR lines the process logged so
+// far, per message.
+func (p *Proc) Warnings() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.warnings)
 }
 
 // Logged returns the log records whose msg is msg, from every run.
@@ -155,6 +234,11 @@ func (p *Proc) Logged(msg string) []Record {
 func (p *Proc) logged(msg string, currentRun bool) []Record {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, line := range p.raw[len(p.recs):] {
+		var rec Record
+		_ = json.Unmarshal([]byte(line), &rec)
+		p.recs = append(p.recs, rec)
+	}
 	from := 0
 	if currentRun {
 		from = p.runStart
@@ -171,7 +255,21 @@ func (p *Proc) logged(msg string, currentRun bool) []Record {
 func (p *Proc) runLines() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.recs) - p.runStart
+	return len(p.raw) - p.runStart
+}
+
+// AwaitLogged waits until the process logged msg at least n times over
+// every run, failing t at once if the current run ends short of that.
+func (p *Proc) AwaitLogged(t TB, msg string, n int) {
+	t.Helper()
+	Eventually(t, fmt.Sprintf("%s logs %q %d times", p.Name, msg, n), p.wait, func() (bool, string) {
+		exited := p.Exited() // before counting: once exited, every line is counted
+		got := p.Count(msg)
+		if got < n && exited {
+			t.Fatalf("%s exited (code %d) after %d %q lines, want %d; stderr: %s", p.Name, p.Wait(t), got, msg, n, tail(p.Stderr(), 500))
+		}
+		return got >= n, fmt.Sprintf("%d lines", got)
+	})
 }
 
 // Stderr is what the process wrote to stderr, over every run.
@@ -202,7 +300,7 @@ func (p *Proc) Exited() bool {
 }
 
 // Wait returns the current run's exit code once it ended (-1 when a signal
-// ended it), failing t after Bound.
+// ended it), failing t after Bound (or WaitBound).
 func (p *Proc) Wait(t TB) int {
 	t.Helper()
 	p.mu.Lock()
@@ -213,8 +311,8 @@ func (p *Proc) Wait(t TB) int {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.code
-	case <-time.After(Bound):
-		t.Fatalf("%s did not exit within %s", p.Name, Bound)
+	case <-time.After(p.wait):
+		t.Fatalf("%s did not exit within %s", p.Name, p.wait)
 		return 0
 	}
 }

@@ -74,25 +74,22 @@ func ceilingRuns(n, syncN, kvN int) []ceilingRun {
 }
 
 // runCeiling runs c on a fresh server and returns the last run's rate.
-func runCeiling(bins Bins, c ceilingRun) (float64, error) {
-	srv, err := StartServer(bins.Server)
-	if err != nil {
-		return 0, err
-	}
-	defer srv.Stop()
-	var rate float64
-	for _, args := range c.runs {
-		full := append([]string{"--server=" + srv.URL, "bench"}, args...)
-		full = append(full, "--no-progress")
-		out, err := exec.Command(bins.Nats, full...).CombinedOutput()
-		if err != nil {
-			return 0, fmt.Errorf("nats %s: %w: %s", strings.Join(args, " "), err, lastLines(string(out), 3))
+func runCeiling(bins Bins, c ceilingRun) (rate float64, err error) {
+	err = runStep(func(t *step) {
+		url := startServer(t, bins.Server)
+		for _, args := range c.runs {
+			full := append([]string{"--server=" + url, "bench"}, args...)
+			full = append(full, "--no-progress")
+			out, err := exec.Command(bins.Nats, full...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("nats %s: %v: %s", strings.Join(args, " "), err, lastLines(string(out), 3))
+			}
+			if rate, err = ParseBenchRate(string(out)); err != nil {
+				t.Fatalf("nats %s: %v", strings.Join(args, " "), err)
+			}
 		}
-		if rate, err = ParseBenchRate(string(out)); err != nil {
-			return 0, fmt.Errorf("nats %s: %w", strings.Join(args, " "), err)
-		}
-	}
-	return rate, nil
+	})
+	return rate, err
 }
 
 func lastLines(s string, n int) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -29,22 +28,6 @@ type logLine struct {
 	Time  time.Time `json:"time"`
 	Msg   string    `json:"msg"`
 	AgeMs *float64  `json:"age_ms"`
-}
-
-// msgKey starts the message of a slog JSON line.
-var msgKey = []byte(`"msg":"`)
-
-// LineMsg finds the message of a JSON log line without parsing the rest;
-// ok is false when it has none or an escaped one (ParseLine reads those).
-func LineMsg(line []byte) (msg string, ok bool) {
-	if i := bytes.Index(line, msgKey); i >= 0 {
-		rest := line[i+len(msgKey):]
-		if end := bytes.IndexByte(rest, '"'); end > 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
-			return string(rest[:end]), true
-		}
-	}
-	ev, ok := ParseLine(line)
-	return ev.Msg, ok
 }
 
 // ParseLine reads one log line; ok is false for a line that is not a JSON

@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,9 +21,9 @@ const (
 // Bounds of a step's waits: how long a broken step hangs, not how long a
 // working one takes.
 const (
-	startBound = 30 * time.Second
-	runBound   = 90 * time.Second
-	stopBound  = 30 * time.Second
+	runBound = 90 * time.Second // a producer's whole run, a drain
+	// consumerBound: a consumer's start until subscribed, its shutdown.
+	consumerBound = 30 * time.Second
 	// quiet: in core mode an order the consumer dropped never arrives,
 	// so a drain ends when no order arrived for this long.
 	quiet = time.Second
@@ -65,70 +64,50 @@ func (w Warnings) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// session is one measurement: a fresh server, the binaries, and what they did.
+// session is one measurement: a fresh server and the binaries, run as
+// the step t's processes.
 type session struct {
+	t    *step
 	bins Bins
 	mode string
-	srv  *Server
-	all  []*Proc
+	url  string
 }
 
-func newSession(bins Bins, mode string) (*session, error) {
-	srv, err := StartServer(bins.Server)
-	if err != nil {
-		return nil, err
-	}
-	return &session{bins: bins, mode: mode, srv: srv}, nil
+func newSession(t *step, bins Bins, mode string) *session {
+	return &session{t: t, bins: bins, mode: mode, url: startServer(t, bins.Server)}
 }
 
-// close kills whatever still runs and stops the server.
-func (s *session) close() {
-	for _, p := range s.all {
-		p.Kill()
-	}
-	s.srv.Stop()
+// start runs bin as the process name, its waits bounded by bound, its
+// peak resident set watched.
+func (s *session) start(bin, name string, bound time.Duration, extra ...string) *testkit.Proc {
+	return testkit.Start(s.t, bin, serviceEnv(s.url, s.mode, name, extra...),
+		testkit.Name(name), testkit.PeakRSS(), testkit.WaitBound(bound))
 }
 
-func (s *session) producer(name string, extra ...string) (*Proc, error) {
-	p, err := StartProc(name, s.bins.Producer, serviceEnv(s.srv.URL, s.mode, name, extra...))
-	if err == nil {
-		s.all = append(s.all, p)
-	}
-	return p, err
+func (s *session) producer(extra ...string) *testkit.Proc {
+	return s.start(s.bins.Producer, "producer", runBound, extra...)
 }
 
 // consumers starts k consumers and waits until each is subscribed.
-func (s *session) consumers(k int) ([]*Proc, error) {
-	var ps []*Proc
+func (s *session) consumers(k int) []*testkit.Proc {
+	var ps []*testkit.Proc
 	for i := range k {
-		name := "consumer-" + strconv.Itoa(i+1)
-		p, err := StartProc(name, s.bins.Consumer, serviceEnv(s.srv.URL, s.mode, name))
-		if err != nil {
-			return nil, err
-		}
-		s.all = append(s.all, p)
-		ps = append(ps, p)
+		ps = append(ps, s.start(s.bins.Consumer, "consumer-"+strconv.Itoa(i+1), consumerBound))
 	}
 	for _, p := range ps {
-		if err := p.WaitLogged(msgConsuming, 1, startBound); err != nil {
-			return nil, err
-		}
+		p.AwaitLogged(s.t, msgConsuming, 1)
 	}
-	return ps, nil
+	return ps
 }
 
 // publish runs a producer to completion: n orders at rate per second
 // (0: as fast as the server acknowledges).
-func (s *session) publish(n int, rate float64) (*Proc, Usage, error) {
+func (s *session) publish(n int, rate float64) (*testkit.Proc, testkit.Usage) {
 	// Set, not left to the caller's environment: an exported PUBLISH_RATE
 	// or VERIFY_TIMEOUT would change what is measured.
-	p, err := s.producer("producer", "PUBLISH_COUNT="+strconv.Itoa(n), "PUBLISH_INTERVAL=0",
+	p := s.producer("PUBLISH_COUNT="+strconv.Itoa(n), "PUBLISH_INTERVAL=0",
 		"PUBLISH_RATE="+strconv.FormatFloat(rate, 'f', -1, 64), "VERIFY_TIMEOUT=0s")
-	if err != nil {
-		return nil, Usage{}, err
-	}
-	u, err := p.Wait(runBound)
-	return p, u, err
+	return p, finish(s.t, p)
 }
 
 // drain waits until the consumers logged n orders between them (in core
@@ -136,7 +115,7 @@ func (s *session) publish(n int, rate float64) (*Proc, Usage, error) {
 // stops them and sums up. The rate counts only orders received once the
 // last of them was subscribed: the first would otherwise drain alone while
 // the others start.
-func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
+func drain(t *step, ps []*testkit.Proc, n int, mode string) (Throughput, []Event) {
 	total := func() int {
 		s := 0
 		for _, p := range ps {
@@ -145,32 +124,27 @@ func drain(ps []*Proc, n int, mode string) (Throughput, []Event, error) {
 		return s
 	}
 	last, lastAt := -1, time.Now()
-	err := testkit.Await(stderrLog{}, fmt.Sprintf("%d consumers: %d orders", len(ps), n), runBound, func() (bool, string) {
-		t := total()
-		if t != last {
-			last, lastAt = t, time.Now()
+	testkit.Eventually(t, fmt.Sprintf("%d consumers: %d orders", len(ps), n), runBound, func() (bool, string) {
+		got := total()
+		if got != last {
+			last, lastAt = got, time.Now()
 		}
-		return t >= n || (mode == modeCore && time.Since(lastAt) > quiet), fmt.Sprintf("%d orders", t)
+		return got >= n || (mode == modeCore && time.Since(lastAt) > quiet), fmt.Sprintf("%d orders", got)
 	})
-	if err != nil {
-		return Throughput{}, nil, err
-	}
 	var (
-		evs  []Event
-		tp   Throughput
-		cpu  time.Duration
-		errs []error
+		evs []Event
+		tp  Throughput
+		cpu time.Duration
 	)
 	for _, p := range ps {
-		u, err := p.Stop(stopBound)
-		errs = append(errs, err)
+		u := stop(t, p)
 		cpu += u.CPU
 		tp.MaxRSSMB = max(tp.MaxRSSMB, u.MaxRSSMB)
 		tp.Warnings.add(p.Warnings())
-		evs = append(evs, p.Events()...)
+		evs = append(evs, logEvents(p)...)
 	}
 	times := Times(evs, msgReceived)
 	tp.Orders, tp.Rate = len(times), Rate(Since(times, Latest(Times(evs, msgConsuming))))
 	tp.CPUPer1000 = PerThousand(cpu.Seconds(), tp.Orders)
-	return tp, evs, errors.Join(errs...)
+	return tp, evs
 }

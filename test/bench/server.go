@@ -14,47 +14,24 @@ import (
 // errNoPorts: the server's ports file does not name a client URL (yet).
 var errNoPorts = errors.New("no client URL in the ports file")
 
-// Server is a nats-server process with JetStream on a file store in its
-// own temporary directory, on a port the server picked itself.
-type Server struct {
-	URL  string
-	proc *Proc
-	dir  string
-}
-
-// StartServer starts bin and waits until it listens. The server writes
-// its ports file once its client listener is up, which is both the
-// random port's address and the readiness signal.
-func StartServer(bin string) (*Server, error) {
+// startServer starts bin, a nats-server with JetStream on a file store in
+// a temporary directory of its own and a port it picks itself, and waits
+// until it listens. The server writes its ports file once its client
+// listener is up, which is both the random port's address and the
+// readiness signal. The step's end kills it and removes the store.
+func startServer(t *step, bin string) (url string) {
 	dir, err := os.MkdirTemp("", "orders-bench-")
 	if err != nil {
-		return nil, fmt.Errorf("nats-server store: %w", err)
+		t.Fatalf("nats-server store: %v", err)
 	}
-	p, err := StartProc("nats-server", bin, os.Environ(),
-		"-js", "-sd", filepath.Join(dir, "store"), "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	s := &Server{proc: p, dir: dir}
-	err = testkit.Await(stderrLog{}, "nats-server ports file", 10*time.Second, func() (bool, string) {
-		var err error
-		s.URL, err = readPortsFile(dir)
-		return err == nil, fmt.Sprint(err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	p := testkit.Start(t, bin, os.Environ(), testkit.Args(
+		"-js", "-sd", filepath.Join(dir, "store"), "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir))
+	testkit.Eventually(t, "nats-server ports file", 10*time.Second, func() (bool, string) {
+		url, err = readPortsFile(dir)
+		return err == nil, fmt.Sprintf("%v; stderr: %s", err, stderrTail(p))
 	})
-	if err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("%w: %s", err, p.stderrTail())
-	}
-	return s, nil
-}
-
-// Stop ends the server and removes its store.
-func (s *Server) Stop() {
-	if _, err := s.proc.Stop(10 * time.Second); err != nil {
-		s.proc.Kill()
-	}
-	_ = os.RemoveAll(s.dir)
+	return url
 }
 
 // readPortsFile returns the client URL from the *.ports file in dir.

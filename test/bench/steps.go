@@ -1,9 +1,6 @@
 package main
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // idleSettle is how long both services sit idle after start-up before
 // their resident memory is read.
@@ -24,103 +21,67 @@ type IdleRSS struct{ Producer, Consumer float64 }
 
 // measureProducer publishes n orders as fast as the server acknowledges,
 // with no consumer running.
-func measureProducer(bins Bins, mode string, n int) (Throughput, error) {
-	r, err := newSession(bins, mode)
-	if err != nil {
-		return Throughput{}, err
-	}
-	defer r.close()
-	p, u, err := r.publish(n, 0)
-	if err != nil {
-		return Throughput{}, err
-	}
-	times := Times(p.Events(), msgPublished)
-	tp := Throughput{
-		Orders: len(times), Rate: Rate(times),
-		CPUPer1000: PerThousand(u.CPU.Seconds(), len(times)), MaxRSSMB: u.MaxRSSMB,
-	}
-	tp.Warnings.add(p.Warnings())
-	return tp, nil
+func measureProducer(bins Bins, mode string, n int) (tp Throughput, err error) {
+	err = runStep(func(t *step) {
+		p, u := newSession(t, bins, mode).publish(n, 0)
+		times := Times(logEvents(p), msgPublished)
+		tp = Throughput{
+			Orders: len(times), Rate: Rate(times),
+			CPUPer1000: PerThousand(u.CPU.Seconds(), len(times)), MaxRSSMB: u.MaxRSSMB,
+		}
+		tp.Warnings.add(p.Warnings())
+	})
+	return tp, err
 }
 
 // measureConsumers has k consumers take n orders. In JetStream mode the
 // producer stores them first and the consumers then drain the stream; in
 // core mode (nothing is stored) they take them while the producer
 // publishes at full rate, and what they could not take is dropped.
-func measureConsumers(bins Bins, mode string, k, n int) (Throughput, error) {
-	r, err := newSession(bins, mode)
-	if err != nil {
-		return Throughput{}, err
-	}
-	defer r.close()
-	if mode == modeJetStream {
-		if _, _, err := r.publish(n, 0); err != nil {
-			return Throughput{}, err
+func measureConsumers(bins Bins, mode string, k, n int) (tp Throughput, err error) {
+	err = runStep(func(t *step) {
+		r := newSession(t, bins, mode)
+		if mode == modeJetStream {
+			r.publish(n, 0)
 		}
-	}
-	ps, err := r.consumers(k)
-	if err != nil {
-		return Throughput{}, err
-	}
-	if mode == modeCore {
-		if _, _, err := r.publish(n, 0); err != nil {
-			return Throughput{}, err
+		ps := r.consumers(k)
+		if mode == modeCore {
+			r.publish(n, 0)
 		}
-	}
-	tp, _, err := drain(ps, n, mode)
+		tp, _ = drain(t, ps, n, mode)
+	})
 	return tp, err
 }
 
 // measureLatency publishes n orders at rate per second to one consumer.
 func measureLatency(bins Bins, mode string, rate float64, n int) (Latency, error) {
 	l := Latency{Target: rate, Summary: Summarize(nil)}
-	r, err := newSession(bins, mode)
-	if err != nil {
-		return l, err
-	}
-	defer r.close()
-	ps, err := r.consumers(1)
-	if err != nil {
-		return l, err
-	}
-	p, _, err := r.publish(n, rate)
-	if err != nil {
-		return l, err
-	}
-	tp, evs, err := drain(ps, n, mode)
-	l.Warnings = tp.Warnings
-	l.Warnings.add(p.Warnings())
-	ages := Ages(evs, msgReceived)
-	l.Achieved, l.Summary, l.Ages = Rate(Times(p.Events(), msgPublished)), Summarize(ages), ages
-	if err == nil && len(ages) == 0 {
-		err = errors.New(`no age_ms in the consumer's "received order" lines`)
-	}
+	err := runStep(func(t *step) {
+		r := newSession(t, bins, mode)
+		ps := r.consumers(1)
+		p, _ := r.publish(n, rate)
+		tp, evs := drain(t, ps, n, mode)
+		l.Warnings = tp.Warnings
+		l.Warnings.add(p.Warnings())
+		ages := Ages(evs, msgReceived)
+		l.Achieved, l.Summary, l.Ages = Rate(Times(logEvents(p), msgPublished)), Summarize(ages), ages
+		if len(ages) == 0 {
+			t.Fatalf(`no age_ms in the consumer's "received order" lines`)
+		}
+	})
 	return l, err
 }
 
 // measureIdle starts both services with nothing to do and reads their
 // resident memory once they settled.
-func measureIdle(bins Bins, mode string) (IdleRSS, error) {
-	r, err := newSession(bins, mode)
-	if err != nil {
-		return IdleRSS{}, err
-	}
-	defer r.close()
-	cs, err := r.consumers(1)
-	if err != nil {
-		return IdleRSS{}, err
-	}
-	p, err := r.producer("producer", "PUBLISH_INTERVAL=1h", "PUBLISH_RATE=0", "PUBLISH_COUNT=0")
-	if err != nil {
-		return IdleRSS{}, err
-	}
-	if err := p.WaitLogged(msgPublishing, 1, startBound); err != nil {
-		return IdleRSS{}, err
-	}
-	time.Sleep(idleSettle)
-	var idle IdleRSS
-	var errP, errC error
-	idle.Producer, errP = p.RSSMB()
-	idle.Consumer, errC = cs[0].RSSMB()
-	return idle, errors.Join(errP, errC)
+func measureIdle(bins Bins, mode string) (idle IdleRSS, err error) {
+	err = runStep(func(t *step) {
+		r := newSession(t, bins, mode)
+		cs := r.consumers(1)
+		p := r.producer("PUBLISH_INTERVAL=1h", "PUBLISH_RATE=0", "PUBLISH_COUNT=0")
+		p.AwaitLogged(t, msgPublishing, 1)
+		time.Sleep(idleSettle)
+		idle = IdleRSS{Producer: p.RSSMB(t), Consumer: cs[0].RSSMB(t)}
+	})
+	return idle, err
 }
