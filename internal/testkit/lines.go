@@ -32,3 +32,9 @@ func LineMsg(line []byte) (msg string, ok bool) {
 func tail(s string, n int) string {
 	return strings.TrimSpace(s[max(0, len(s)-n):])
 }
+
+// lastLinesOf is the last n lines of s.
+func lastLinesOf(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

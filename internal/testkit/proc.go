@@ -100,7 +100,7 @@ func Start(t TB, path string, env []string, opts ...ProcOption) *Proc {
 		_ = cmd.Process.Kill() // also ends a SIGSTOPped process
 		<-done
 		if t.Failed() {
-			t.Logf("%s %v output (last lines):\n%s\nstderr: %s", p.Name, notInherited(env), strings.Join(p.lastLines(30), "\n"), p.Stderr())
+			t.Logf("%s %v output (last lines):\n%s\nstderr (last lines):\n%s", p.Name, notInherited(env), strings.Join(p.lastLines(30), "\n"), lastLinesOf(p.Stderr(), 30))
 		}
 	})
 	return p

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 )
 
@@ -23,11 +22,3 @@ func (p *progress) step(what string) {
 func (p *progress) result(format string, args ...any) {
 	fmt.Fprintf(p.w, "          → "+format+"\n", args...)
 }
-
-// stderrLog is where a wait of the harness would log its progress: the
-// run's own stderr, beside the progress lines.
-type stderrLog struct{}
-
-func (stderrLog) Helper() {}
-
-func (stderrLog) Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }

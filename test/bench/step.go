@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 
@@ -22,11 +21,10 @@ var _ testkit.TB = (*step)(nil)
 
 func (s *step) Helper() {}
 
-// Logf writes under the step's progress line: a wait's progress, or the
-// last log lines of a failed step's processes.
-func (s *step) Logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "          %s\n", strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "\n          "))
-}
+// Logf drops what the kit logs: the processes' last lines that a failed
+// test prints would bury the progress lines, and the step's error, which
+// the report lists, says what failed.
+func (s *step) Logf(string, ...any) {}
 
 func (s *step) Fatalf(format string, args ...any) {
 	s.err = fmt.Errorf(format, args...)
