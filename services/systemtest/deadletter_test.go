@@ -58,9 +58,9 @@ func TestPayloadLimits(t *testing.T) {
 			continue
 		}
 		h := dl.Header
-		if h.Get("Orders-Dead-Letter-Reason") != "oversized" || h.Get("Orders-Original-Stream") != "ORDERS" ||
+		if h.Get("Orders-Dead-Letter-Reason") != "oversized" || h.Get("Orders-Original-Stream") != names.Stream ||
 			h.Get("Orders-Original-Size") != strconv.Itoa(tc.size) || h.Get("Orders-Dead-Letter-Truncated") != "true" ||
-			h.Get("Orders-Original-Subject") != "orders.created" || len(dl.Data) != 4096 {
+			h.Get("Orders-Original-Subject") != names.Orders || len(dl.Data) != 4096 {
 			t.Errorf("dead letter of #%d: headers %v, body %d bytes", tc.seq, h, len(dl.Data))
 		}
 	}
@@ -79,12 +79,12 @@ func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 	js := jetStream(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
-	s, err := js.Stream(ctx, "ORDERS")
+	s, err := js.Stream(ctx, names.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := s.CachedInfo().Config
-	cfg.Subjects = []string{"orders.created"}
+	cfg.Subjects = []string{names.Orders}
 	if _, err := js.UpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 		t.Errorf("dead letter retried %d times, want 2 (deliveries 1 and 2 of 3)", n)
 	}
 	lost := c1.Logged(gaveUp)
-	if len(lost) != 1 || lost[0].String("stream") != "ORDERS" || lost[0]["stream_seq"] != float64(seq) || lost[0].String("level") != "ERROR" {
+	if len(lost) != 1 || lost[0].String("stream") != names.Stream || lost[0]["stream_seq"] != float64(seq) || lost[0].String("level") != "ERROR" {
 		t.Fatalf("error log %v, want one naming ORDERS #%d", lost, seq)
 	}
 	if m, err := s.GetMsg(ctx, seq); err != nil || string(m.Data) != `{"id":` {
@@ -123,7 +123,7 @@ func TestFailingOrderEndsDeadLettered(t *testing.T) {
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
 	addr := c1.WaitReady(t)
 	js := jetStream(t, srv)
-	if err := js.DeleteKeyValue(context.Background(), "orders-processed"); err != nil {
+	if err := js.DeleteKeyValue(context.Background(), names.Bucket); err != nil {
 		t.Fatal(err)
 	}
 	seq := publish(t, js, order("order-doomed", 0))
@@ -160,7 +160,7 @@ func jetStream(t *testing.T, srv *natstest.Server) natsjs.JetStream {
 // publish stores data on orders.created and returns its stream sequence.
 func publish(t *testing.T, js natsjs.JetStream, data []byte) uint64 {
 	t.Helper()
-	ack, err := js.Publish(context.Background(), "orders.created", data)
+	ack, err := js.Publish(context.Background(), names.Orders, data)
 	if err != nil {
 		t.Fatalf("publish %d bytes: %v", len(data), err)
 	}
@@ -188,12 +188,12 @@ func settled(t *testing.T, js natsjs.JetStream, seq uint64) {
 // sequence they name.
 func deadLetters(t *testing.T, js natsjs.JetStream) map[uint64]*natsjs.RawStreamMsg {
 	t.Helper()
-	s, err := js.Stream(context.Background(), "ORDERS")
+	s, err := js.Stream(context.Background(), names.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[uint64]*natsjs.RawStreamMsg{}
-	for _, m := range audit.StreamMessages(t, s, "orders.deadletter") {
+	for _, m := range audit.StreamMessages(t, s, names.DeadLetters) {
 		seq, _ := strconv.ParseUint(m.Header.Get("Orders-Original-Sequence"), 10, 64)
 		if _, dup := out[seq]; dup {
 			t.Errorf("two dead letters for ORDERS #%d", seq)
@@ -217,7 +217,7 @@ func findable(t *testing.T, js natsjs.JetStream, seq uint64, deliveries, orderID
 	}
 	h := dl.Header
 	if h.Get("Orders-Dead-Letter-Reason") != "max-deliveries" || h.Get("Orders-Deliveries") != deliveries ||
-		h.Get("Orders-Original-Stream") != "ORDERS" || !strings.Contains(string(dl.Data), orderID) {
+		h.Get("Orders-Original-Stream") != names.Stream || !strings.Contains(string(dl.Data), orderID) {
 		t.Errorf("dead letter headers %v, body %q", h, dl.Data)
 	}
 	s, err := js.Stream(context.Background(), h.Get("Orders-Original-Stream"))

@@ -53,7 +53,7 @@ func TestFullStreamRefusesThenDrains(t *testing.T) {
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "publishing failing (full)"), fmt.Sprintf("%d %q", code, body)
 	})
 	js := jetStream(t, srv)
-	s, err := js.Stream(context.Background(), "ORDERS")
+	s, err := js.Stream(context.Background(), names.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}

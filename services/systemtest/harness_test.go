@@ -16,6 +16,9 @@ import (
 	"github.com/distsys-go/orders/test/audit"
 )
 
+// names are the chart's JetStream names, which the services default to.
+var names = audit.ChartNames()
+
 // bins holds the paths of the binaries TestMain builds.
 var bins = map[string]string{}
 
@@ -116,7 +119,7 @@ func missing(published []string, consumers ...*testkit.Proc) (bool, string) {
 
 // durable returns the state of the consumers' shared durable.
 func durable(js natsjs.JetStream) (*natsjs.ConsumerInfo, error) {
-	c, err := js.Consumer(context.Background(), "ORDERS", "fulfilment-workers")
+	c, err := js.Consumer(context.Background(), names.Stream, names.Durable)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func TestHelpAndBadSettings(t *testing.T) {
 		want     []string // in stdout for 0, in stderr otherwise
 	}{
 		{"producer", []string{"-h"}, nil, 0, []string{"NATS_URL", "DELIVERY_MODE", "PUBLISH_INTERVAL", "PUBLISH_RATE", "PUBLISH_COUNT", "PUBLISH_MAX_IN_FLIGHT", "VERIFY_TIMEOUT", "HTTP_ADDR", "STREAM_NAME", "2s"}},
-		{"consumer", []string{"-h"}, nil, 0, []string{"NATS_URL", "QUEUE_GROUP", "fulfilment-workers", "ACK_WAIT", "DEDUP_BUCKET", "DEAD_LETTER_SUBJECT", "SHUTDOWN_GRACE", "MAX_DELIVER"}},
+		{"consumer", []string{"-h"}, nil, 0, []string{"NATS_URL", "QUEUE_GROUP", names.Durable, "ACK_WAIT", "DEDUP_BUCKET", "DEAD_LETTER_SUBJECT", "SHUTDOWN_GRACE", "MAX_DELIVER"}},
 		{"producer", []string{"-h"}, nil, 0, []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER_ARG"}},
 		{"consumer", []string{"-h"}, nil, 0, []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER_ARG"}},
 		{"producer", nil, []string{"PUBLISH_RATE=fast"}, 1, []string{"PUBLISH_RATE"}},
@@ -214,9 +214,9 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 		{`{"id":"order-4","pad":"` + strings.Repeat("x", 2048) + `"}`, "oversized"},
 	}
 	for _, b := range bad {
-		rawPublish(t, nc, "orders.created", []byte(b.data))
+		rawPublish(t, nc, names.Orders, []byte(b.data))
 	}
-	rawPublish(t, nc, "orders.created", []byte(`{"id":"order-good","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
+	rawPublish(t, nc, names.Orders, []byte(`{"id":"order-good","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
 	testkit.Eventually(t, "the good order after the bad ones is processed", testkit.Bound, func() (bool, string) {
 		n := len(c1.Logged("received order"))
 		return n == 1, fmt.Sprintf("%d orders logged as received", n)
@@ -252,7 +252,7 @@ func TestShutdownTurnsUnreadyAndFinishesWorkInHand(t *testing.T) {
 	// already say 503.
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "WORK_TIME=4s", "CONCURRENCY=1"))
 	addr := c1.WaitReady(t)
-	rawPublish(t, srv.Connect(t), "orders.created", []byte(`{"id":"order-held","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
+	rawPublish(t, srv.Connect(t), names.Orders, []byte(`{"id":"order-held","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
 	js, err := natsjs.New(srv.Connect(t))
 	if err != nil {
 		t.Fatal(err)
@@ -313,12 +313,12 @@ func TestReadyzFollowsTheDurable(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
 	defer cancel()
-	stream, err := js.Stream(ctx, "ORDERS")
+	stream, err := js.Stream(ctx, names.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := stream.CachedInfo().Config
-	if err := js.DeleteStream(ctx, "ORDERS"); err != nil {
+	if err := js.DeleteStream(ctx, names.Stream); err != nil {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "/readyz 503 naming the consumer and why", testkit.Bound, func() (bool, string) {
@@ -333,7 +333,7 @@ func TestReadyzFollowsTheDurable(t *testing.T) {
 		code, body := testkit.Get(addr, "/readyz")
 		return code == 200, fmt.Sprintf("%d %q", code, body)
 	})
-	rawPublish(t, srv.Connect(t), "orders.created", []byte(`{"id":"order-after","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
+	rawPublish(t, srv.Connect(t), names.Orders, []byte(`{"id":"order-after","product_id":"sku-1","quantity":1,"created_at":"2026-11-25T08:00:00Z"}`))
 	testkit.Eventually(t, "the order published after recovery is processed", testkit.Bound, func() (bool, string) {
 		n := len(c1.Logged("received order"))
 		return n == 1, fmt.Sprintf("%d received", n)

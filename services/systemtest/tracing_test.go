@@ -97,7 +97,7 @@ func TestOneTracePerOrder(t *testing.T) {
 		}
 		proc := procs[0]
 		if proc.Service != "consumer" || proc.ParentID != pub.SpanID || proc.Attrs["order.id"] != id ||
-			proc.Attrs["messaging.nats.message.delivery_count"] != "1" || proc.Attrs["messaging.consumer.group.name"] != "fulfilment-workers" {
+			proc.Attrs["messaging.nats.message.delivery_count"] != "1" || proc.Attrs["messaging.consumer.group.name"] != names.Durable {
 			t.Errorf("order %s: process span %+v, want the consumer's first delivery, a child of publish span %s", id, proc, pub.SpanID)
 		}
 		if leds[0].ParentID != proc.SpanID || leds[0].Error {
@@ -117,7 +117,7 @@ func TestRedeliveredAndDeadLetteredOrderIsOneTrace(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", traced(rcv, srv.ClientURL(), "c1", "MAX_DELIVER=2"))
 	c1.WaitReady(t)
-	if err := jetStream(t, srv).DeleteKeyValue(context.Background(), "orders-processed"); err != nil {
+	if err := jetStream(t, srv).DeleteKeyValue(context.Background(), names.Bucket); err != nil {
 		t.Fatal(err)
 	}
 	prod := start(t, "producer", traced(rcv, srv.ClientURL(), "p1", "PUBLISH_COUNT=1"))

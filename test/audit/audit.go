@@ -279,8 +279,8 @@ type Outcome struct {
 	Lost      int // of those, neither recorded nor dead-lettered
 	Unknown   int // ledger keys of no acknowledged id
 	Twice     int // second effects in the ledger
-	// LostIDs and UnknownIDs give up to ten examples each.
-	LostIDs, UnknownIDs []string
+	// LostIDs, DeadIDs and UnknownIDs give up to ten examples each.
+	LostIDs, DeadIDs, UnknownIDs []string
 }
 
 // Against compares the audit with the ids the producers acknowledged.
@@ -307,6 +307,7 @@ func (a Audit) Against(published []string) Outcome {
 			o.Recorded++
 		case dead[id]:
 			o.Dead++
+			o.DeadIDs = appendExample(o.DeadIDs, id)
 		default:
 			o.Lost++
 			o.LostIDs = appendExample(o.LostIDs, id)

@@ -3,10 +3,8 @@
 package chaos
 
 import (
-	"bytes"
 	"fmt"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/distsys-go/orders/internal/testkit"
@@ -98,84 +96,28 @@ func orDash(d time.Duration) string {
 	return d.Round(time.Millisecond).String()
 }
 
-// audit drains the pipeline, checks every server's health and compares the
-// producers' logs with what NATS holds, filling row and failing t for every
-// broken promise. bad are the bad messages the fault sent; unloggedOK says
-// the fault SIGKILLed a producer, so a stored order may lack its log line.
-func (r *rig) audit(row *row, bad []sent, unloggedOK bool) {
+// audit drains the pipeline, checks every server's health and holds what
+// NATS holds against the producers' and consumers' logs by the audit's
+// rules (audit.Check), filling row and failing t for every broken promise.
+// bad are the bad messages the fault sent; unloggedOK says the fault
+// SIGKILLed a producer, so a stored order may lack its log line.
+func (r *rig) audit(row *row, bad []audit.Sent, unloggedOK bool) {
 	t := r.t
 	t.Helper()
 	r.drain()
 	row.healthy = r.healthy() == nil
-	a := audit.ReadAudit(t, r.js, r.names)
-	o := a.Against(audit.PublishedIDs(r.producers...))
-	loggedTwice := 0
-	for id, by := range audit.ProcessedBy(r.consumers...) {
-		if len(by) > 1 {
-			loggedTwice++
-			t.Errorf("order %s logged as received by %v", id, by)
-		}
-	}
+	v := audit.Check(audit.ReadAudit(t, r.js, r.names), audit.Expect{
+		Published:   audit.PublishedIDs(r.producers...),
+		UnloggedOK:  unloggedOK,
+		Bad:         bad,
+		ProcessedBy: audit.ProcessedBy(r.consumers...),
+	})
 	row.audited = true
-	row.published, row.recorded, row.lost = o.Published, o.Recorded, o.Lost
-	row.twice, row.unlogged = o.Twice+loggedTwice, o.Unknown
+	row.published, row.recorded, row.lost = v.Published, v.Recorded, v.Lost
+	row.twice, row.unlogged = v.Twice+v.LoggedTwice, v.Unknown
 	row.gap = longestGap(r.producers)
-	row.bad = len(bad)
-
-	if o.Published == 0 {
-		t.Error("nothing was published")
+	row.bad, row.deadOnce = len(bad), v.DeadOnce
+	for _, b := range v.Broken {
+		t.Error(b)
 	}
-	if o.Lost != 0 {
-		t.Errorf("%d acknowledged orders lost, e.g. %v", o.Lost, o.LostIDs)
-	}
-	if o.Dead != 0 {
-		t.Errorf("%d good orders dead-lettered", o.Dead)
-	}
-	if o.Twice != 0 {
-		t.Errorf("the ledger took %d writes more than it has keys: a second effect", o.Twice)
-	}
-	if o.Unknown != 0 && !unloggedOK {
-		t.Errorf("%d ledger keys of no acknowledged order, e.g. %v", o.Unknown, o.UnknownIDs)
-	}
-	row.deadOnce = checkDeadLetters(t, a.DeadLetters, bad)
-}
-
-// sent is a bad message the test published, and the stream sequence the
-// server acknowledged it with.
-type sent struct {
-	body []byte
-	seq  uint64
-}
-
-// checkDeadLetters fails t unless every bad message is dead-lettered exactly
-// once, with a reason, naming its original's sequence and carrying its body
-// (or, when truncated, a prefix of it), and nothing else is; it returns how
-// many were.
-func checkDeadLetters(t *testing.T, dead []audit.DeadLetter, bad []sent) int {
-	t.Helper()
-	bySeq := map[uint64][]audit.DeadLetter{}
-	for _, d := range dead {
-		bySeq[d.OriginalSeq] = append(bySeq[d.OriginalSeq], d)
-		if d.Reason == "" {
-			t.Errorf("dead letter of #%d (%.40q) has no reason", d.OriginalSeq, d.Data)
-		}
-	}
-	once := 0
-	for _, b := range bad {
-		ds := bySeq[b.seq]
-		delete(bySeq, b.seq)
-		if len(ds) != 1 {
-			t.Errorf("bad message #%d %.40q (%d bytes) dead-lettered %d times, want once", b.seq, b.body, len(b.body), len(ds))
-			continue
-		}
-		if d := ds[0]; !bytes.HasPrefix(b.body, d.Data) || (!d.Truncated && len(d.Data) != len(b.body)) {
-			t.Errorf("dead letter of #%d carries %d bytes (truncated %v) that are not the original's %d", b.seq, len(d.Data), d.Truncated, len(b.body))
-			continue
-		}
-		once++
-	}
-	if len(bySeq) > 0 {
-		t.Errorf("%d dead letters of no bad message", len(bySeq))
-	}
-	return once
 }

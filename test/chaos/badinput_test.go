@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // badInput: while good orders flow, every kind of bad message a careless or
@@ -35,13 +37,13 @@ func badInput(t *testing.T, b bins, row *row) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var bad []sent
+	var bad []audit.Sent
 	for _, body := range badMessages(int(nc.MaxPayload())) {
 		ack, err := js.Publish(ctx, r.names.Orders, body)
 		if err != nil {
 			t.Fatalf("publish bad message %.40q (%d bytes): %v", body, len(body), err)
 		}
-		bad = append(bad, sent{body, ack.Sequence})
+		bad = append(bad, audit.Sent{Body: body, Seq: ack.Sequence})
 	}
 	r.healed(row, time.Now())
 	r.audit(row, bad, false)

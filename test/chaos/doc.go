@@ -13,6 +13,7 @@
 // exactly once, every NATS server healthy at the end, and how long the
 // pipeline took to catch up after the fault. It prints one table.
 //
-// The tests are behind the chaos build tag: `make chaos` builds the
-// binaries and runs them; `go test ./...` compiles none of them.
+// The fault tests are behind the chaos build tag: `make chaos` builds the
+// binaries and runs them; `go test ./...` runs only the unit tests of the
+// checks that need no process (cut_test.go).
 package chaos

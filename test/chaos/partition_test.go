@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -33,12 +35,28 @@ func partition(t *testing.T, b bins, row *row) {
 	r.waitRecorded(50)
 
 	t.Log("partition c1 from NATS")
-	blackhole := []string{"blackhole-up", "blackhole-down"}
-	addToxic(t, px, blackhole[0], "timeout", "upstream", `{"timeout":0}`)
-	addToxic(t, px, blackhole[1], "timeout", "downstream", `{"timeout":0}`)
+	// Counting toxics before the blackhole and after it: what was offered
+	// to the cut, and what got through it.
+	counters := []string{"offered-up", "offered-down", "blackhole-up", "blackhole-down", "passed-up", "passed-down"}
+	addToxic(t, px, "offered-up", "count", "upstream", `{}`)
+	addToxic(t, px, "offered-down", "count", "downstream", `{}`)
+	addToxic(t, px, "blackhole-up", "timeout", "upstream", `{"timeout":0}`)
+	addToxic(t, px, "blackhole-down", "timeout", "downstream", `{"timeout":0}`)
+	addToxic(t, px, "passed-up", "count", "upstream", `{}`)
+	addToxic(t, px, "passed-down", "count", "downstream", `{}`)
+	at := func() (up, down linkBytes) {
+		return linkBytes{counted(t, px, "offered-up"), counted(t, px, "passed-up")},
+			linkBytes{counted(t, px, "offered-down"), counted(t, px, "passed-down")}
+	}
+	up0, down0 := at()
 	<-time.After(partitionFor) // the fault's length
-	removeToxics(t, px, blackhole...)
+	up1, down1 := at()
+	removeToxics(t, px, counters...)
 	r.healed(row, time.Now())
+	if err := partitionCut(linkBytes{up1.offered - up0.offered, up1.passed - up0.passed},
+		linkBytes{down1.offered - down0.offered, down1.passed - down0.passed}); err != nil {
+		t.Error(err)
+	}
 
 	t.Log("50ms latency each way between c1 and NATS")
 	latency := []string{"latency-up", "latency-down"}
@@ -64,6 +82,44 @@ func startProxy(t *testing.T, upstream string) *toxiproxy.Proxy {
 	}
 	t.Cleanup(px.Stop)
 	return px
+}
+
+// countToxic passes every chunk on and counts its bytes: placed before a
+// blackhole it counts what was offered to the cut, after it what got
+// through. toxiproxy's own byte counters are only added to when a
+// connection closes, too late for a partition that keeps it open.
+type countToxic struct{ bytes atomic.Int64 }
+
+func (c *countToxic) Pipe(stub *toxics.ToxicStub) {
+	for {
+		select {
+		case <-stub.Interrupt:
+			return
+		case chunk := <-stub.Input:
+			if chunk == nil {
+				stub.Close()
+				return
+			}
+			c.bytes.Add(int64(len(chunk.Data)))
+			stub.Output <- chunk
+		}
+	}
+}
+
+func init() { toxics.Register("count", new(countToxic)) }
+
+// counted is how many bytes the count toxic name passed on so far.
+func counted(t *testing.T, px *toxiproxy.Proxy, name string) int64 {
+	t.Helper()
+	w := px.Toxics.GetToxic(name)
+	if w == nil {
+		t.Fatalf("no toxic %s", name)
+	}
+	c, ok := w.Toxic.(*countToxic)
+	if !ok {
+		t.Fatalf("toxic %s is a %T, not a count", name, w.Toxic)
+	}
+	return c.bytes.Load()
 }
 
 func addToxic(t *testing.T, px *toxiproxy.Proxy, name, kind, stream, attributes string) {

@@ -16,12 +16,12 @@ import (
 	"github.com/distsys-go/orders/test/audit"
 )
 
-// audit compares the orders the producers logged as acknowledged (read off
-// the cluster, see pubLog) with the ledger and the dead letters in NATS.
+// clusterAudit is the audit's verdict on the orders the producers logged
+// as acknowledged (read off the cluster, see pubLog), with what the
+// scenario's report shows beside it.
 type clusterAudit struct {
-	audit.Outcome
-	givenUpStored   int            // ledger keys of orders a producer logged as given up
-	deadLettered    int            // orders.deadletter messages
+	audit.Verdict
+	deadLettered    int            // dead-letter subject's messages
 	kvWrites        uint64         // writes the bucket's stream took (its last sequence)
 	kvKeys          int            // keys in the bucket
 	deliveries      uint64         // durable consumer: deliveries (consumer sequence)
@@ -35,25 +35,19 @@ type clusterAudit struct {
 	scrapedPods     string
 }
 
-// runAudit reads the ledger, the dead letters and the durable through
-// testkit and compares them with published, the acknowledged ids, and
-// givenUp, the ids producers gave up on at shutdown.
+// runAudit reads the ledger, the dead letters and the durable and holds
+// them against published, the acknowledged ids, and givenUp, the ids
+// producers gave up on at shutdown, by the rules every suite shares
+// (audit.Check).
 func runAudit(t *testing.T, js natsjs.JetStream, published, givenUp []string) clusterAudit {
 	t.Helper()
-	ra := audit.ReadAudit(t, js, audit.ChartNames())
-	if ra.Durable == nil {
-		t.Fatalf("durable consumer %s not found", durable)
-	}
+	ra := audit.ReadAudit(t, js, names)
 	a := clusterAudit{
-		Outcome: ra.Against(published), deadLettered: len(ra.DeadLetters),
-		kvWrites: ra.LedgerWrites, kvKeys: len(ra.Recorded), byInstance: map[string]int{},
-		deliveries: ra.Durable.Delivered.Consumer,
-		numPending: ra.Durable.NumPending, numAckPending: ra.Durable.NumAckPending,
+		Verdict:      audit.Check(ra, audit.Expect{Published: published, GivenUp: givenUp}),
+		deadLettered: len(ra.DeadLetters), kvWrites: ra.LedgerWrites, kvKeys: len(ra.Recorded), byInstance: map[string]int{},
 	}
-	for _, id := range givenUp {
-		if _, ok := ra.Recorded[id]; ok {
-			a.givenUpStored++
-		}
+	if d := ra.Durable; d != nil {
+		a.deliveries, a.numPending, a.numAckPending = d.Delivered.Consumer, d.NumPending, d.NumAckPending
 	}
 	for _, inst := range ra.Recorded {
 		a.byInstance[inst]++
@@ -89,12 +83,12 @@ func (a clusterAudit) auditTable(name string) *testkit.Table {
 		Header: []string{"published", "recorded", "lost", "twice", "dead-lettered", "unknown ledger keys", "given up, yet stored", "redelivered", "pending"},
 		Notes: []string{
 			"published: distinct order ids the producer pods (and helm test's pod) logged as acknowledged, read with kubectl logs -f while each pod ran",
-			fmt.Sprintf("recorded: of those, ids with a key in KV %s; lost: neither recorded nor dead-lettered; twice: writes to the bucket (%d) minus its keys (%d)", bucket, a.kvWrites, a.kvKeys),
-			"dead-lettered: orders.deadletter messages (" + fmt.Sprint(a.Dead) + " of them published orders); unknown ledger keys: keys of no logged id; given up, yet stored: of those, ids a producer logged as not published at shutdown (its ack was lost, not the order)",
-			fmt.Sprintf("redelivered: durable %s's deliveries (%d) minus published; pending: num_pending/num_ack_pending at the end", durable, a.deliveries),
+			fmt.Sprintf("recorded: of those, ids with a key in KV %s; lost: neither recorded nor dead-lettered; twice: writes to the bucket (%d) minus its keys (%d)", names.Bucket, a.kvWrites, a.kvKeys),
+			fmt.Sprintf("dead-lettered: %s messages (%d of them published orders); unknown ledger keys: keys of no logged id; given up, yet stored: of those, ids a producer logged as not published at shutdown (its ack was lost, not the order)", names.DeadLetters, a.Dead),
+			fmt.Sprintf("redelivered: durable %s's deliveries (%d) minus published; pending: num_pending/num_ack_pending at the end", names.Durable, a.deliveries),
 		},
 	}
-	tb.Add(a.Published, a.Recorded, a.Lost, a.Twice, a.deadLettered, a.Unknown, a.givenUpStored,
+	tb.Add(a.Published, a.Recorded, a.Lost, a.Twice, a.deadLettered, a.Unknown, a.GivenUpStored,
 		int64(a.deliveries)-int64(a.Published), fmt.Sprintf("%d/%d", a.numPending, a.numAckPending))
 	return tb
 }
@@ -124,21 +118,10 @@ func (a clusterAudit) details() string {
 	return b.String()
 }
 
+// check fails t for every rule the run broke.
 func (a clusterAudit) check(t *testing.T) {
 	t.Helper()
-	if a.Published == 0 {
-		t.Error("no producer logged an acknowledged order")
-	}
-	if a.Lost != 0 {
-		t.Errorf("%d acknowledged orders lost, e.g. %v", a.Lost, a.LostIDs)
-	}
-	if unexplained := a.Unknown - a.givenUpStored; unexplained != 0 {
-		t.Errorf("%d ledger keys of orders no producer logged as acknowledged or given up, e.g. %v (a producer log not read to its end?)", unexplained, a.UnknownIDs)
-	}
-	if a.Twice != 0 {
-		t.Errorf("KV %s took %d writes for %d keys: some order had a second effect", bucket, a.kvWrites, a.kvKeys)
-	}
-	if a.numPending != 0 || a.numAckPending != 0 {
-		t.Errorf("durable consumer not drained: %d pending, %d ack pending", a.numPending, a.numAckPending)
+	for _, b := range a.Broken {
+		t.Error(b)
 	}
 }

@@ -39,8 +39,8 @@ func clustered(r *scenario) {
 	consumers := 2 // the chart's consumer.replicaCount
 
 	// 2a. crash the ORDERS leader's server: the container restarts in place.
-	r.disrupt("2a crash the "+streamName+" leader's nats-server (SIGQUIT)", consumers, func() string {
-		leader := waitR3(t, r.conn.js, "before the crash")[streamName]
+	r.disrupt("2a crash the "+names.Stream+" leader's nats-server (SIGQUIT)", consumers, func() string {
+		leader := waitR3(t, r.conn.js, "before the crash")[names.Stream]
 		before := restarts(t, e, leader)
 		t.Logf("crashing %s (restarts %d)", leader, before)
 		e.mustKC(t, ctx, "exec", leader, "-c", "nats", "--", "sh", "-c", "kill -QUIT 1")
@@ -53,18 +53,18 @@ func clustered(r *scenario) {
 		// once it is back (a restart in place can beat the followers'
 		// election timeout): a leader with two current replicas is what
 		// counts, not which server it is.
-		newLeader := waitR3(t, r.conn.js, "after the crash")[streamName]
+		newLeader := waitR3(t, r.conn.js, "after the crash")[names.Stream]
 		waitFlowing(t, r.conn.js, "after the crash")
 		return fmt.Sprintf("%s exited (%s), restarted in place; leader now %s", leader, exit, newLeader)
 	})
 
 	// 2b. delete the ledger leader's pod the normal way (SIGTERM, lame duck).
 	r.disrupt("2b delete the ledger leader's pod (kubectl delete pod)", consumers, func() string {
-		leader := waitR3(t, r.conn.js, "before the delete")["KV_"+bucket]
+		leader := waitR3(t, r.conn.js, "before the delete")["KV_"+names.Bucket]
 		old := e.mustPods(t, ctx, "nats")
 		t.Logf("deleting pod %s", leader)
 		e.mustKC(t, ctx, "delete", "pod", leader, "--wait=false")
-		newLeader := waitNewLeader(t, r.conn.js, "KV_"+bucket, leader)
+		newLeader := waitNewLeader(t, r.conn.js, "KV_"+names.Bucket, leader)
 		waitReplaced(t, e, old)
 		waitR3(t, r.conn.js, "after the delete")
 		waitFlowing(t, r.conn.js, "after the delete")
@@ -98,7 +98,7 @@ func waitR3(t *testing.T, js natsjs.JetStream, when string) map[string]string {
 	testkit.Eventually(t, "stream and ledger R3 with a leader and two current replicas "+when, stepTimeout, func() (bool, string) {
 		var seen []string
 		ok := true
-		for _, name := range []string{streamName, "KV_" + bucket} {
+		for _, name := range []string{names.Stream, "KV_" + names.Bucket} {
 			info, err := streamInfo(js, name)
 			if err != nil {
 				return false, err.Error()

@@ -101,6 +101,7 @@ func (r *scenario) stepTable(title string) *testkit.Table {
 func (r *scenario) install(extra ...string) {
 	t, e := r.t, r.e
 	r.step("1 helm install --wait", func() {
+		e.createNamespace(t, r.ctx)
 		args := []string{"install", e.release, e.chart, "--create-namespace", "--wait", "--timeout", e.helmTimeout,
 			"--set-string", "producer.env.PUBLISH_RATE=" + e.rate}
 		if e.tag != "" {
@@ -147,7 +148,7 @@ func (r *scenario) drain(consumers int) {
 		}, testkit.Every(2*time.Second), testkit.Verbose())
 	})
 	r.step("drain: num_pending 0, num_ack_pending 0, producer logs read", func() {
-		cons, err := r.conn.js.Consumer(r.ctx, streamName, durable)
+		cons, err := r.conn.js.Consumer(r.ctx, names.Stream, names.Durable)
 		if err != nil {
 			t.Fatal(err)
 		}

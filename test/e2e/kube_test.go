@@ -26,6 +26,26 @@ type env struct {
 	tag, tag2, artifacts, chart       string
 	rate, helmTimeout                 string
 	consumers                         int
+	// run is E2E_NAMESPACE, the run's base namespace: every scenario's
+	// namespace carries it as its runLabel.
+	run string
+}
+
+// runLabel marks every namespace a scenario creates with the run's base
+// namespace, so scripts/e2e.sh finds them by label (to remove them after
+// collecting a failed run's artifacts) instead of keeping a list of the
+// scenarios' namespaces of its own.
+const runLabel = "orders-e2e-run"
+
+// createNamespace creates the scenario's namespace, labelled as the run's.
+func (e env) createNamespace(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := run(ctx, e.kubectl, "create", "namespace", e.namespace); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
+		t.Fatal(err)
+	}
+	if _, err := run(ctx, e.kubectl, "label", "namespace", e.namespace, "--overwrite", runLabel+"="+e.run); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func getenv(k, def string) string {
@@ -51,6 +71,7 @@ func loadEnv(t *testing.T) env {
 		helmTimeout: getenv("E2E_HELM_TIMEOUT", "5m"),
 		consumers:   5,
 	}
+	e.run = e.namespace
 	if n, err := strconv.Atoi(getenv("E2E_CONSUMERS", "5")); err == nil && n > 0 {
 		e.consumers = n
 	}

@@ -143,9 +143,9 @@ func (l *replicaLog) sample(ctx context.Context) replicaSample {
 }
 
 func (l *replicaLog) consumerInfo(ctx context.Context) (*natsjs.ConsumerInfo, error) {
-	c, err := l.js.Consumer(ctx, streamName, durable)
+	c, err := l.js.Consumer(ctx, names.Stream, names.Durable)
 	if err != nil {
-		return nil, fmt.Errorf("durable %s: %w", durable, err)
+		return nil, fmt.Errorf("durable %s: %w", names.Durable, err)
 	}
 	return c.Info(ctx)
 }

@@ -16,13 +16,13 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
-// The chart's defaults the scenarios rely on (charts/orders/values.yaml).
+// names are the chart's JetStream names, defined once for every test.
+var names = audit.ChartNames()
+
 const (
-	streamName   = "ORDERS"
-	durable      = "fulfilment-workers"
-	bucket       = "orders-processed"
 	stepTimeout  = 5 * time.Minute
 	flowTimeout  = 60 * time.Second
 	scrapeEvery  = time.Second
@@ -225,8 +225,8 @@ func streamInfo(js natsjs.JetStream, name string) (*natsjs.StreamInfo, error) {
 func streamState(t *testing.T, js natsjs.JetStream) natsjs.StreamState {
 	t.Helper()
 	var st natsjs.StreamState
-	testkit.Eventually(t, "stream "+streamName+" info", flowTimeout, testkit.NoError(func() error {
-		info, err := streamInfo(js, streamName)
+	testkit.Eventually(t, "stream "+names.Stream+" info", flowTimeout, testkit.NoError(func() error {
+		info, err := streamInfo(js, names.Stream)
 		if err == nil {
 			st = info.State
 		}
@@ -245,11 +245,11 @@ func waitFlowing(t *testing.T, js natsjs.JetStream, when string) {
 	var firstStored, firstProcessed uint64
 	seen := false
 	testkit.Eventually(t, "orders flowing "+when, flowTimeout, func() (bool, string) {
-		stored, err := streamInfo(js, streamName)
+		stored, err := streamInfo(js, names.Stream)
 		if err != nil {
 			return false, err.Error()
 		}
-		processed, err := streamInfo(js, "KV_"+bucket)
+		processed, err := streamInfo(js, "KV_"+names.Bucket)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -258,7 +258,7 @@ func waitFlowing(t *testing.T, js natsjs.JetStream, when string) {
 			return false, "first sample"
 		}
 		return stored.State.LastSeq > firstStored && processed.State.LastSeq > firstProcessed,
-			fmt.Sprintf("stream %s last seq %d (from %d), KV %s writes %d (from %d)", streamName,
-				stored.State.LastSeq, firstStored, bucket, processed.State.LastSeq, firstProcessed)
+			fmt.Sprintf("stream %s last seq %d (from %d), KV %s writes %d (from %d)", names.Stream,
+				stored.State.LastSeq, firstStored, names.Bucket, processed.State.LastSeq, firstProcessed)
 	}, testkit.Every(time.Second), testkit.Verbose())
 }
