@@ -53,8 +53,10 @@ func partition(t *testing.T, b bins, row *row) {
 	up1, down1 := at()
 	removeToxics(t, px, counters...)
 	r.healed(row, time.Now())
-	if err := partitionCut(linkBytes{up1.offered - up0.offered, up1.passed - up0.passed},
-		linkBytes{down1.offered - down0.offered, down1.passed - down0.passed}); err != nil {
+	up := linkBytes{up1.offered - up0.offered, up1.passed - up0.passed}
+	down := linkBytes{down1.offered - down0.offered, down1.passed - down0.passed}
+	t.Logf("during the partition: upstream %d bytes offered, %d through; downstream %d offered, %d through", up.offered, up.passed, down.offered, down.passed)
+	if err := partitionCut(up, down); err != nil {
 		t.Error(err)
 	}
 
