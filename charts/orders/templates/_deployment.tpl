@@ -1,7 +1,7 @@
 {{/* The Deployment of one side (producer or consumer). Both sides share
-everything but their values, their replica rule and their own variables;
-call with
-  (dict "root" $ "side" "consumer" "replicas" true "env" <extra env YAML>)
+everything but their values, their replica rule and the consumer's own
+variables; call with
+  (dict "root" $ "side" "consumer" "replicas" true)
 where replicas=false leaves the field to an autoscaler. */}}
 {{- define "orders.deployment" -}}
 {{- $root := .root }}
@@ -45,7 +45,7 @@ spec:
       serviceAccountName: {{ include "orders.serviceAccountName" $root }}
       automountServiceAccountToken: false
       enableServiceLinks: false
-      terminationGracePeriodSeconds: {{ include "orders.terminationGrace" $root }}
+      terminationGracePeriodSeconds: {{ add $root.Values.common.shutdownGraceSeconds $root.Values.common.terminationGraceMarginSeconds }}
       {{- with include "orders.imagePullSecrets" $root | trim }}
       {{- . | nindent 6 }}
       {{- end }}
@@ -59,14 +59,38 @@ spec:
           imagePullPolicy: {{ $v.image.pullPolicy }}
           env:
             {{- include "orders.commonEnv" $root | nindent 12 }}
-            {{- with include "orders.tracingEnv" (dict "root" $root "side" .side) | trim }}
-            {{- . | nindent 12 }}
+            {{- /* The standard OTEL_* variables when tracing is on. The
+            sampler is parent-based so that the consumer follows the
+            producer's decision for each order. */}}
+            {{- with $root.Values.tracing }}
+            {{- if .enabled }}
+            - name: OTEL_EXPORTER_OTLP_ENDPOINT
+              value: {{ .endpoint | quote }}
+            - name: OTEL_SERVICE_NAME
+              value: {{ printf "%s-%s" (include "orders.fullname" $root) $.side | quote }}
+            - name: OTEL_TRACES_SAMPLER
+              value: "parentbased_traceidratio"
+            - name: OTEL_TRACES_SAMPLER_ARG
+              value: {{ .samplerRatio | toString | quote }}
             {{- end }}
-            {{- with .env | trim }}
-            {{- . | nindent 12 }}
             {{- end }}
-            {{- with include "orders.extraEnv" $v.env | trim }}
-            {{- . | nindent 12 }}
+            {{- if eq .side "consumer" }}
+            {{- $dedup := (include "orders.jetstreamLimits" $root | fromYaml).dedup }}
+            - name: QUEUE_GROUP
+              value: {{ $v.queueGroup | quote }}
+            - name: DEAD_LETTER_SUBJECT
+              value: {{ $v.deadLetterSubject | quote }}
+            - name: DEDUP_TTL
+              value: {{ $root.Values.dedup.ttl | quote }}
+            - name: DEDUP_MAX_BYTES
+              value: {{ $dedup.maxBytes | quote }}
+            - name: DEDUP_REPLICAS
+              value: {{ $dedup.replicas | quote }}
+            {{- end }}
+            {{- /* The side's extra variables, sorted by name. */}}
+            {{- range $k := keys $v.env | sortAlpha }}
+            - name: {{ $k }}
+              value: {{ index $v.env $k | toString | quote }}
             {{- end }}
           ports:
             - name: http
@@ -91,24 +115,6 @@ spec:
       {{- with include "orders.scheduling" (dict "values" $v "selector" (include "orders.selectorLabels" $c)) | trim }}
       {{- . | nindent 6 }}
       {{- end }}
-{{- end }}
-
-{{/* The standard OTEL_* variables of one side when tracing is on; call
-with (dict "root" $ "side" "producer"). The sampler is parent-based so
-that the consumer follows the producer's decision for each order. */}}
-{{- define "orders.tracingEnv" -}}
-{{- with .root.Values.tracing }}
-{{- if .enabled }}
-- name: OTEL_EXPORTER_OTLP_ENDPOINT
-  value: {{ .endpoint | quote }}
-- name: OTEL_SERVICE_NAME
-  value: {{ printf "%s-%s" (include "orders.fullname" $.root) $.side | quote }}
-- name: OTEL_TRACES_SAMPLER
-  value: "parentbased_traceidratio"
-- name: OTEL_TRACES_SAMPLER_ARG
-  value: {{ .samplerRatio | toString | quote }}
-{{- end }}
-{{- end }}
 {{- end }}
 
 {{/* imagePullSecrets of every pod of the release. */}}
