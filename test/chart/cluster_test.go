@@ -66,7 +66,7 @@ cluster {
 			if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p := start(t, c.name, natsServer, nil, "-c", conf)
+			p := testkit.Start(t, natsServer, nil, testkit.Name(c.name), testkit.Args("-c", conf))
 			if c.joins {
 				testkit.EventuallyNil(t, "the seed routes to "+c.name, 30*time.Second, func() error {
 					names, err := routeNames(t, seed.http)
@@ -90,8 +90,8 @@ cluster {
 						t.Fatalf("%s has a route to %s, which has no credentials", s.pod, c.name)
 					}
 				}
-				if !strings.Contains(p.out.String(), "Authorization Violation") {
-					return fmt.Errorf("no authorization violation in its log yet:\n%s", p.out.String())
+				if !strings.Contains(p.Stderr(), "Authorization Violation") {
+					return fmt.Errorf("no authorization violation in its log yet:\n%s", p.Stderr())
 				}
 				return nil
 			})

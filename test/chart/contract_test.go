@@ -1,21 +1,22 @@
 package chart
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // chartManaged are the variables the chart sets from its own keys (not from
@@ -166,6 +167,13 @@ func TestNATSConfigValid(t *testing.T) {
 // test Pod's producer, which exits 0 only when every order was recorded.
 // Only pod-local addresses change: each NATS address (the Service, or each
 // server of a cluster) becomes 127.0.0.1 and a free local port.
+//
+// The helm test's own verdict is not the only one: the test then audits
+// from outside, against the ids both producers logged as published. On
+// JetStream the audit reads the stream, the dead letters and the ledger
+// from NATS (test/audit): every published order recorded exactly once,
+// none lost, none dead-lettered. Core NATS keeps no stream, so there the
+// consumers' logs show each published order received by one consumer.
 func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -189,10 +197,10 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			nats := renderedNATS(t, objs, sec)
 			nats.start(t, natsServer)
 
-			localEnv := func(key string) ([]string, string) {
+			localEnv := func(key string) (map[string]string, []string) {
 				kind, nm, _ := strings.Cut(key, "/")
 				env, order := containerEnv(t, containers(mustFind(t, objs, kind, nm))[0])
-				httpAddr := fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(t))
+				vals := map[string]string{}
 				var out []string
 				for _, n := range order {
 					v := env[n]
@@ -206,36 +214,36 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 					case n == "NATS_URL":
 						val = nats.localURL(t, val)
 					case n == "HTTP_ADDR":
-						val = httpAddr
+						val = "127.0.0.1:0" // the harness reads the bound address from the log
 					}
+					vals[n] = val
 					out = append(out, n+"="+val)
 				}
-				return append(out, "INSTANCE="+strings.ReplaceAll(nm, "/", "-")), httpAddr
+				return vals, append(out, "INSTANCE="+strings.ReplaceAll(nm, "/", "-"))
 			}
 
 			replicas := int(get(mustFind(t, objs, "Deployment", name("consumer")), "spec", "replicas").(float64))
-			var consumers []*proc
+			var (
+				consumers []*testkit.Proc
+				cenv      map[string]string // a consumer's environment: every name the audit reads
+			)
 			for i := 0; i < replicas; i++ {
-				env, addr := localEnv("Deployment/" + name("consumer"))
-				p := start(t, fmt.Sprintf("consumer-%d", i), consumer, env)
-				waitHTTP(t, "http://"+addr+"/readyz", 20*time.Second, p)
+				vals, env := localEnv("Deployment/" + name("consumer"))
+				cenv = vals
+				p := testkit.Start(t, consumer, env, testkit.Name(fmt.Sprintf("consumer-%d", i)))
+				p.WaitReady(t)
 				consumers = append(consumers, p)
 			}
-			penv, paddr := localEnv("Deployment/" + name("producer"))
-			prod := start(t, "producer", producer, penv)
-			waitHTTP(t, "http://"+paddr+"/readyz", 20*time.Second, prod)
+			_, penv := localEnv("Deployment/" + name("producer"))
+			prod := testkit.Start(t, producer, penv)
+			prod.WaitReady(t)
 
 			// The helm test Pod, as a process.
-			tenv, _ := localEnv("Pod/" + name("test-orders-flow"))
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, producer)
-			cmd.Env = tenv
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
+			test, tenv := localEnv("Pod/" + name("test-orders-flow"))
 			began := time.Now()
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("helm test producer (%s): %v after %v\n%s\nconsumers:\n%s", strings.Join(tenv, " "), err, time.Since(began), out.String(), consumers[0].out.String())
+			helmTest := testkit.Start(t, producer, tenv, testkit.Name("helm-test"), testkit.WaitBound(90*time.Second))
+			if code := helmTest.Wait(t); code != 0 {
+				t.Fatalf("helm test producer (%s): exit %d after %v\n%s", strings.Join(tenv, " "), code, time.Since(began), helmTest.Stderr())
 			}
 			t.Logf("helm test producer verified its orders in %v", time.Since(began).Round(time.Millisecond))
 			if len(nats.servers) > 1 {
@@ -243,79 +251,168 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			}
 
 			// SIGTERM: every service exits 0 within SHUTDOWN_GRACE, before the
-			// pod's terminationGracePeriodSeconds.
-			for _, p := range append([]*proc{prod}, consumers...) {
-				p.stop(t, 25*time.Second)
+			// pod's terminationGracePeriodSeconds. The producer goes first, so
+			// the consumers can take what it published last.
+			stop(t, 25*time.Second, prod)
+			count, _ := strconv.Atoi(test["PUBLISH_COUNT"])
+			if test["DELIVERY_MODE"] == "core" {
+				wantReceivedOnce(t, count, []*testkit.Proc{helmTest, prod}, consumers)
+			} else {
+				wantAudited(t, cenv, count, helmTest, prod)
+			}
+			stop(t, 25*time.Second, consumers...)
+		})
+	}
+}
+
+// wantAudited reads NATS as a consumer of the release would (env: its
+// rendered names, address and credentials) until every order the
+// producers logged as published is recorded or dead-lettered, then
+// requires what auditProblems requires.
+func wantAudited(t *testing.T, env map[string]string, count int, helmTest *testkit.Proc, producers ...*testkit.Proc) {
+	t.Helper()
+	published := audit.PublishedIDs(append([]*testkit.Proc{helmTest}, producers...)...)
+	names := audit.Names{Stream: env["STREAM_NAME"], Orders: env["SUBJECT"], DeadLetters: env["DEAD_LETTER_SUBJECT"],
+		Bucket: env["DEDUP_BUCKET"], Durable: env["QUEUE_GROUP"]}
+	var opts []nats.Option
+	if env["NATS_USER"] != "" {
+		opts = append(opts, nats.UserInfo(env["NATS_USER"], env["NATS_PASSWORD"]))
+	}
+	nc, err := nats.Connect(env["NATS_URL"], opts...)
+	if err != nil {
+		t.Fatalf("audit: connect to %s: %v", env["NATS_URL"], err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o audit.Outcome
+	err = testkit.Await(t, "every published order recorded or dead-lettered", testkit.Bound, func() (bool, string) {
+		o = audit.ReadAudit(t, js, names).Against(published)
+		return o.Recorded+o.Dead == o.Published, fmt.Sprintf("%+v", o)
+	}, testkit.Every(500*time.Millisecond))
+	if err != nil {
+		t.Errorf("audit: %v", err)
+	}
+	for _, p := range auditProblems(o, len(audit.PublishedIDs(helmTest)), count) {
+		t.Errorf("audit: %s", p)
+	}
+}
+
+// auditProblems lists what is wrong with the outcome of a run whose helm
+// test published helmTestPublished orders of the count it was asked for:
+// every published order must be recorded exactly once, none dead-lettered
+// (the producers publish valid orders only), lost or unknown.
+func auditProblems(o audit.Outcome, helmTestPublished, count int) []string {
+	var out []string
+	if helmTestPublished < count {
+		out = append(out, fmt.Sprintf("the helm test logged %d orders as published, want PUBLISH_COUNT=%d", helmTestPublished, count))
+	}
+	if o.Lost > 0 {
+		out = append(out, fmt.Sprintf("%d published orders lost, such as %v", o.Lost, o.LostIDs))
+	}
+	if o.Dead > 0 {
+		out = append(out, fmt.Sprintf("%d valid orders dead-lettered", o.Dead))
+	}
+	if o.Twice > 0 {
+		out = append(out, fmt.Sprintf("%d second effects in the ledger", o.Twice))
+	}
+	if o.Unknown > 0 {
+		out = append(out, fmt.Sprintf("%d ledger keys no producer published, such as %v", o.Unknown, o.UnknownIDs))
+	}
+	return out
+}
+
+// TestAuditProblems: each rule of the flow's audit fails on the outcome it
+// guards against (outcomes made by test/audit from what NATS would hold).
+func TestAuditProblems(t *testing.T) {
+	published := []string{"o-1", "o-2", "o-3"}
+	recorded := map[string]string{"o-1": "c1", "o-2": "c2", "o-3": "c1"}
+	cases := []struct {
+		name      string
+		audit     audit.Audit
+		helmTest  int // orders the helm test logged as published
+		wantFirst string
+	}{
+		{"every order recorded once", audit.Audit{Recorded: recorded, LedgerWrites: 3}, 3, ""},
+		{"a published order missing from the ledger", audit.Audit{Recorded: map[string]string{"o-1": "c1", "o-3": "c1"}, LedgerWrites: 2}, 3, "1 published orders lost, such as [o-2]"},
+		{"a valid order dead-lettered", audit.Audit{Recorded: map[string]string{"o-1": "c1", "o-2": "c2"}, LedgerWrites: 2,
+			DeadLetters: []audit.DeadLetter{{Data: []byte(`{"id":"o-3"}`), Reason: "max deliveries"}}}, 3, "1 valid orders dead-lettered"},
+		{"an order recorded twice", audit.Audit{Recorded: recorded, LedgerWrites: 4}, 3, "1 second effects"},
+		{"a ledger key nobody published", audit.Audit{Recorded: map[string]string{"o-1": "c1", "o-2": "c2", "o-3": "c1", "x": "c2"}, LedgerWrites: 4}, 3, "1 ledger keys no producer published"},
+		{"a helm test that published nothing", audit.Audit{Recorded: recorded, LedgerWrites: 3}, 0, "the helm test logged 0 orders"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := auditProblems(c.audit.Against(published), c.helmTest, 3)
+			switch {
+			case c.wantFirst == "" && len(got) > 0:
+				t.Errorf("problems %q, want none", got)
+			case c.wantFirst != "" && (len(got) != 1 || !strings.HasPrefix(got[0], c.wantFirst)):
+				t.Errorf("problems %q, want exactly one starting %q", got, c.wantFirst)
 			}
 		})
 	}
 }
 
-// proc is a started program whose output is kept for failure messages.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *testkit.SyncBuffer
-	done chan error
-}
-
-func start(t *testing.T, name, bin string, env []string, args ...string) *proc {
+// wantReceivedOnce checks a core NATS run, which stores nothing to audit:
+// every order the producers logged as published is logged as received by
+// exactly one consumer, and the first producer (the helm test) published
+// at least count.
+func wantReceivedOnce(t *testing.T, count int, producers, consumers []*testkit.Proc) {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &testkit.SyncBuffer{}, done: make(chan error, 1)}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+	if n := len(audit.PublishedIDs(producers[0])); n < count {
+		t.Errorf("%s logged %d orders as published, want at least %d", producers[0].Name, n, count)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-func (p *proc) stop(t *testing.T, within time.Duration) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Errorf("%s exited with %v after SIGTERM\n%s", p.name, err, p.out.String())
-		}
-	case <-time.After(within):
-		t.Errorf("%s still running %v after SIGTERM", p.name, within)
-	}
-}
-
-func waitHTTP(t *testing.T, url string, within time.Duration, p *proc) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+	published := audit.PublishedIDs(producers...)
+	_ = testkit.Await(t, "every published order received", testkit.Bound, func() (bool, string) {
+		by, n := audit.ProcessedBy(consumers...), 0
+		for _, id := range published {
+			if len(by[id]) > 0 {
+				n++
 			}
 		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("%s exited (%v) before %s answered 200\n%s", p.name, err, url, p.out.String())
-		default:
+		return n == len(published), fmt.Sprintf("%d of %d published orders received", n, len(published))
+	})
+	by := audit.ProcessedBy(consumers...)
+	for _, id := range published {
+		if len(by[id]) != 1 {
+			t.Errorf("order %s received by %v, want exactly one consumer", id, by[id])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s did not answer 200 within %v (last: %v)\n%s", p.name, url, within, err, p.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// stop sends each process SIGTERM, what Kubernetes sends a pod, and
+// requires it to exit 0 within the given time.
+func stop(t *testing.T, within time.Duration, procs ...*testkit.Proc) {
+	t.Helper()
+	for _, p := range procs {
+		began := time.Now()
+		if code := p.Terminate(t); code != 0 {
+			t.Errorf("%s exited %d after SIGTERM\n%s", p.Name, code, p.Stderr())
+		}
+		if took := time.Since(began); took > within {
+			t.Errorf("%s took %v to exit after SIGTERM, want under %v", p.Name, took.Round(time.Millisecond), within)
+		}
+	}
+}
+
+// waitHTTP waits until url answers 200, failing at once when p exits.
+func waitHTTP(t *testing.T, url string, within time.Duration, p *testkit.Proc) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	testkit.Eventually(t, url+" answers 200", within, func() (bool, string) {
+		if p.Exited() {
+			t.Fatalf("%s exited before %s answered 200\n%s", p.Name, url, p.Stderr())
+		}
+		resp, err := client.Get(url)
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	}, testkit.Every(100*time.Millisecond))
 }
 
 // wantReplicated asserts each stream (the orders stream, the ledger's KV

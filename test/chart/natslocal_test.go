@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/distsys-go/orders/internal/natstest"
+	"github.com/distsys-go/orders/internal/testkit"
 )
 
 // natsServer is one server of the rendered StatefulSet, rewritten to run on
@@ -137,11 +138,11 @@ func expandK8s(s string, defined map[string]string) string {
 
 // start runs every server and waits until each answers the startup
 // probe's /healthz, which on a cluster needs routes and a meta leader.
-func (l *localNATS) start(t *testing.T, bin string) []*proc {
+func (l *localNATS) start(t *testing.T, bin string) []*testkit.Proc {
 	t.Helper()
-	var procs []*proc
+	var procs []*testkit.Proc
 	for _, s := range l.servers {
-		procs = append(procs, start(t, s.pod, bin, s.env, "-c", s.conf))
+		procs = append(procs, testkit.Start(t, bin, s.env, testkit.Name(s.pod), testkit.Args("-c", s.conf)))
 	}
 	for i, s := range l.servers {
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", s.http), 45*time.Second, procs[i])
