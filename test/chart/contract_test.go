@@ -171,9 +171,10 @@ func TestNATSConfigValid(t *testing.T) {
 // The helm test's own verdict is not the only one: the test then audits
 // from outside, against the ids both producers logged as published. On
 // JetStream the audit reads the stream, the dead letters and the ledger
-// from NATS (test/audit): every published order recorded exactly once,
-// none lost, none dead-lettered. Core NATS keeps no stream, so there the
-// consumers' logs show each published order received by one consumer.
+// from NATS and holds them to audit.Check's rules, those of the chaos and
+// e2e suites: every published order recorded exactly once, none lost, none
+// dead-lettered. Core NATS keeps no stream, so there the consumers' logs
+// show each published order received by one consumer.
 func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -258,7 +259,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			if test["DELIVERY_MODE"] == "core" {
 				wantReceivedOnce(t, count, []*testkit.Proc{helmTest, prod}, consumers)
 			} else {
-				wantAudited(t, cenv, count, helmTest, prod)
+				wantAudited(t, cenv, count, helmTest, []*testkit.Proc{prod}, consumers)
 			}
 			stop(t, 25*time.Second, consumers...)
 		})
@@ -266,12 +267,17 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 }
 
 // wantAudited reads NATS as a consumer of the release would (env: its
-// rendered names, address and credentials) until every order the
-// producers logged as published is recorded or dead-lettered, then
-// requires what auditProblems requires.
-func wantAudited(t *testing.T, env map[string]string, count int, helmTest *testkit.Proc, producers ...*testkit.Proc) {
+// rendered names, address and credentials) until audit.Check finds the
+// run kept every promise against the ids the producers logged as
+// published (none lost, none dead-lettered, none twice, the durable
+// drained), or reports what it broke once testkit.Bound passed; and the
+// helm test must have published its count.
+func wantAudited(t *testing.T, env map[string]string, count int, helmTest *testkit.Proc, producers, consumers []*testkit.Proc) {
 	t.Helper()
-	published := audit.PublishedIDs(append([]*testkit.Proc{helmTest}, producers...)...)
+	if n := len(audit.PublishedIDs(helmTest)); n < count {
+		t.Errorf("the helm test logged %d orders as published, want PUBLISH_COUNT=%d", n, count)
+	}
+	expect := audit.Expect{Published: audit.PublishedIDs(append([]*testkit.Proc{helmTest}, producers...)...)}
 	names := audit.Names{Stream: env["STREAM_NAME"], Orders: env["SUBJECT"], DeadLetters: env["DEAD_LETTER_SUBJECT"],
 		Bucket: env["DEDUP_BUCKET"], Durable: env["QUEUE_GROUP"]}
 	var opts []nats.Option
@@ -287,72 +293,14 @@ func wantAudited(t *testing.T, env map[string]string, count int, helmTest *testk
 	if err != nil {
 		t.Fatal(err)
 	}
-	var o audit.Outcome
-	err = testkit.Await(t, "every published order recorded or dead-lettered", testkit.Bound, func() (bool, string) {
-		o = audit.ReadAudit(t, js, names).Against(published)
-		return o.Recorded+o.Dead == o.Published, fmt.Sprintf("%+v", o)
+	var v audit.Verdict
+	err = testkit.Await(t, "the audit holds", testkit.Bound, func() (bool, string) {
+		expect.ProcessedBy = audit.ProcessedBy(consumers...)
+		v = audit.Check(audit.ReadAudit(t, js, names), expect)
+		return len(v.Broken) == 0, fmt.Sprintf("%+v", v.Outcome)
 	}, testkit.Every(500*time.Millisecond))
 	if err != nil {
-		t.Errorf("audit: %v", err)
-	}
-	for _, p := range auditProblems(o, len(audit.PublishedIDs(helmTest)), count) {
-		t.Errorf("audit: %s", p)
-	}
-}
-
-// auditProblems lists what is wrong with the outcome of a run whose helm
-// test published helmTestPublished orders of the count it was asked for:
-// every published order must be recorded exactly once, none dead-lettered
-// (the producers publish valid orders only), lost or unknown.
-func auditProblems(o audit.Outcome, helmTestPublished, count int) []string {
-	var out []string
-	if helmTestPublished < count {
-		out = append(out, fmt.Sprintf("the helm test logged %d orders as published, want PUBLISH_COUNT=%d", helmTestPublished, count))
-	}
-	if o.Lost > 0 {
-		out = append(out, fmt.Sprintf("%d published orders lost, such as %v", o.Lost, o.LostIDs))
-	}
-	if o.Dead > 0 {
-		out = append(out, fmt.Sprintf("%d valid orders dead-lettered", o.Dead))
-	}
-	if o.Twice > 0 {
-		out = append(out, fmt.Sprintf("%d second effects in the ledger", o.Twice))
-	}
-	if o.Unknown > 0 {
-		out = append(out, fmt.Sprintf("%d ledger keys no producer published, such as %v", o.Unknown, o.UnknownIDs))
-	}
-	return out
-}
-
-// TestAuditProblems: each rule of the flow's audit fails on the outcome it
-// guards against (outcomes made by test/audit from what NATS would hold).
-func TestAuditProblems(t *testing.T) {
-	published := []string{"o-1", "o-2", "o-3"}
-	recorded := map[string]string{"o-1": "c1", "o-2": "c2", "o-3": "c1"}
-	cases := []struct {
-		name      string
-		audit     audit.Audit
-		helmTest  int // orders the helm test logged as published
-		wantFirst string
-	}{
-		{"every order recorded once", audit.Audit{Recorded: recorded, LedgerWrites: 3}, 3, ""},
-		{"a published order missing from the ledger", audit.Audit{Recorded: map[string]string{"o-1": "c1", "o-3": "c1"}, LedgerWrites: 2}, 3, "1 published orders lost, such as [o-2]"},
-		{"a valid order dead-lettered", audit.Audit{Recorded: map[string]string{"o-1": "c1", "o-2": "c2"}, LedgerWrites: 2,
-			DeadLetters: []audit.DeadLetter{{Data: []byte(`{"id":"o-3"}`), Reason: "max deliveries"}}}, 3, "1 valid orders dead-lettered"},
-		{"an order recorded twice", audit.Audit{Recorded: recorded, LedgerWrites: 4}, 3, "1 second effects"},
-		{"a ledger key nobody published", audit.Audit{Recorded: map[string]string{"o-1": "c1", "o-2": "c2", "o-3": "c1", "x": "c2"}, LedgerWrites: 4}, 3, "1 ledger keys no producer published"},
-		{"a helm test that published nothing", audit.Audit{Recorded: recorded, LedgerWrites: 3}, 0, "the helm test logged 0 orders"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := auditProblems(c.audit.Against(published), c.helmTest, 3)
-			switch {
-			case c.wantFirst == "" && len(got) > 0:
-				t.Errorf("problems %q, want none", got)
-			case c.wantFirst != "" && (len(got) != 1 || !strings.HasPrefix(got[0], c.wantFirst)):
-				t.Errorf("problems %q, want exactly one starting %q", got, c.wantFirst)
-			}
-		})
+		t.Errorf("audit of %d published orders broke:\n%s", v.Published, strings.Join(v.Broken, "\n"))
 	}
 }
 
