@@ -148,16 +148,9 @@ patches:
 EOF
 }
 
-# docs 0|1: the YAML documents on stdin that are not (0) or are (1) an
-# APIService.
-docs() {
-  awk -v want="$1" 'BEGIN { RS = "\n---\n" } { api = ($0 ~ /(^|\n)kind: APIService(\n|$)/) ? 1 : 0; if (api == want) printf "%s\n---\n", $0 }'
-}
-
-# kind_docs KIND: the documents on stdin of that kind.
-kind_docs() {
-  awk -v k="$1" 'BEGIN { RS = "\n---\n" } $0 ~ ("(^|\n)kind: " k "(\n|$)") { printf "%s\n---\n", $0 }'
-}
+# kinds [-not] KIND: the YAML documents on stdin of that kind (with -not:
+# of any other kind), read with a YAML parser (internal/kubeyaml).
+kinds() { go run ./internal/kubeyaml "$@"; }
 
 # apply MODE WHAT RENDER URL: offline, RENDER's output (the module's own
 # manifests with our images); elsewhere the release manifests at URL.
@@ -173,9 +166,9 @@ apply() {
     # not programmed yet leaves the host (seen: answered 404 by something
     # off the cluster) and the aggregator keeps reusing it, so the
     # APIService stays FailedDiscoveryCheck for good.
-    docs 0 <"$m" | kc apply --server-side --force-conflicts -f - >&2
-    kc wait --for=condition=Available --timeout="$WAIT" -f <(docs 0 <"$m" | kind_docs Deployment) >&2
-    docs 1 <"$m" | kc apply --server-side --force-conflicts -f - >&2
+    kinds -not APIService <"$m" | kc apply --server-side --force-conflicts -f - >&2
+    kc wait --for=condition=Available --timeout="$WAIT" -f <(kinds Deployment <"$m") >&2
+    kinds APIService <"$m" | kc apply --server-side --force-conflicts -f - >&2
     rm -f "$m"
   else
     log "$what: installing the release manifests $url"
