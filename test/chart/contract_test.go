@@ -187,7 +187,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 		{"core delivery", []string{"common.deliveryMode=core"}, nil},
 		// R3 stream and ledger on three servers whose routes authenticate;
 		// the services list every server in NATS_URL.
-		{"3-node cluster with auth", []string{"nats.cluster.enabled=true", "nats.auth.enabled=true", "nats.auth.password=fl0w:S3cret!"}, []string{"ORDERS", "KV_orders-processed"}},
+		{"3-node cluster with auth", []string{"nats.cluster.enabled=true", "nats.auth.enabled=true", "nats.auth.password=fl0w:S3cret!"}, []string{audit.ChartNames().Stream, "KV_" + audit.ChartNames().Bucket}},
 	}
 	natsServer := tool(t, "nats-server", "tools")
 	producer, consumer := tool(t, "producer", "build"), tool(t, "consumer", "build")

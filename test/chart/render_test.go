@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // matrixCase is one set of values the chart must render into valid,
@@ -162,8 +164,8 @@ func matrix() []matrixCase {
 			want := map[string]string{
 				"type":                                  "nats-jetstream",
 				"metadata/natsServerMonitoringEndpoint": "orders-nats-headless.shop.svc.cluster.local:8222",
-				"metadata/stream":                       "ORDERS",
-				"metadata/consumer":                     "fulfilment-workers",
+				"metadata/stream":                       audit.ChartNames().Stream,
+				"metadata/consumer":                     audit.ChartNames().Durable,
 				"metadata/account":                      "$G",
 			}
 			for path, w := range want {
