@@ -198,7 +198,9 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			nats := renderedNATS(t, objs, sec)
 			nats.start(t, natsServer)
 
-			localEnv := func(key string) (map[string]string, []string) {
+			// localEnv is the environment of the container of the object
+			// key, run as the pod named instance.
+			localEnv := func(key, instance string) (map[string]string, []string) {
 				kind, nm, _ := strings.Cut(key, "/")
 				env, order := containerEnv(t, containers(mustFind(t, objs, kind, nm))[0])
 				vals := map[string]string{}
@@ -220,7 +222,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 					vals[n] = val
 					out = append(out, n+"="+val)
 				}
-				return vals, append(out, "INSTANCE="+strings.ReplaceAll(nm, "/", "-"))
+				return vals, append(out, "INSTANCE="+instance)
 			}
 
 			replicas := int(get(mustFind(t, objs, "Deployment", name("consumer")), "spec", "replicas").(float64))
@@ -229,18 +231,19 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 				cenv      map[string]string // a consumer's environment: every name the audit reads
 			)
 			for i := 0; i < replicas; i++ {
-				vals, env := localEnv("Deployment/" + name("consumer"))
+				pod := fmt.Sprintf("%s-%d", name("consumer"), i)
+				vals, env := localEnv("Deployment/"+name("consumer"), pod)
 				cenv = vals
-				p := testkit.Start(t, consumer, env, testkit.Name(fmt.Sprintf("consumer-%d", i)))
+				p := testkit.Start(t, consumer, env, testkit.Name(pod))
 				p.WaitReady(t)
 				consumers = append(consumers, p)
 			}
-			_, penv := localEnv("Deployment/" + name("producer"))
+			_, penv := localEnv("Deployment/"+name("producer"), name("producer"))
 			prod := testkit.Start(t, producer, penv)
 			prod.WaitReady(t)
 
 			// The helm test Pod, as a process.
-			test, tenv := localEnv("Pod/" + name("test-orders-flow"))
+			test, tenv := localEnv("Pod/"+name("test-orders-flow"), name("test-orders-flow"))
 			began := time.Now()
 			helmTest := testkit.Start(t, producer, tenv, testkit.Name("helm-test"), testkit.WaitBound(90*time.Second))
 			if code := helmTest.Wait(t); code != 0 {
