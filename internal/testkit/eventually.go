@@ -85,12 +85,3 @@ func Eventually(t TB, what string, bound time.Duration, cond Cond, opts ...PollO
 		t.Fatalf("%v", err)
 	}
 }
-
-// EventuallyNil is Eventually of NoError(check).
-//
-// Deprecated: the last callers (test/chart) move to
-// Eventually(t, what, bound, NoError(check)); then it goes.
-func EventuallyNil(t TB, what string, bound time.Duration, check func() error) {
-	t.Helper()
-	Eventually(t, what, bound, NoError(check))
-}

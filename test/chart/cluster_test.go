@@ -26,7 +26,7 @@ func TestNATSClusterRoutesNeedCredentials(t *testing.T) {
 
 	// The cluster is whole: every server routes to the other two.
 	for _, s := range nats.servers {
-		testkit.EventuallyNil(t, s.pod+" routes to every other server", 30*time.Second, func() error {
+		testkit.Eventually(t, s.pod+" routes to every other server", 30*time.Second, testkit.NoError(func() error {
 			names, err := routeNames(t, s.http)
 			if err != nil {
 				return err
@@ -37,7 +37,7 @@ func TestNATSClusterRoutesNeedCredentials(t *testing.T) {
 				}
 			}
 			return nil
-		})
+		}))
 	}
 
 	user, pass := sec[name("nats-auth")+"/NATS_USER"], sec[name("nats-auth")+"/NATS_PASSWORD"]
@@ -68,19 +68,19 @@ cluster {
 			}
 			p := testkit.Start(t, natsServer, nil, testkit.Name(c.name), testkit.Args("-c", conf))
 			if c.joins {
-				testkit.EventuallyNil(t, "the seed routes to "+c.name, 30*time.Second, func() error {
+				testkit.Eventually(t, "the seed routes to "+c.name, 30*time.Second, testkit.NoError(func() error {
 					names, err := routeNames(t, seed.http)
 					if err == nil && !names[c.name] {
 						err = fmt.Errorf("routes to %v only", sortedKeys(names))
 					}
 					return err
-				})
+				}))
 				return
 			}
 			// Refused: its log shows the violation, and no server of the
 			// release ever lists it (checked on every poll, so a route that
 			// got in fails at once).
-			testkit.EventuallyNil(t, c.name+" is refused", 30*time.Second, func() error {
+			testkit.Eventually(t, c.name+" is refused", 30*time.Second, testkit.NoError(func() error {
 				for _, s := range nats.servers {
 					names, err := routeNames(t, s.http)
 					if err != nil {
@@ -94,7 +94,7 @@ cluster {
 					return fmt.Errorf("no authorization violation in its log yet:\n%s", p.Stderr())
 				}
 				return nil
-			})
+			}))
 		})
 	}
 }
