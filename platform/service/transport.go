@@ -172,7 +172,8 @@ func (t *Transport) OnMaxDeliveries(ctx context.Context, durable string, h func(
 }
 
 // ExportGauges registers gauges of what JetStream knows about the work
-// (see jetstream.Gauges) and reads them every interval until ctx ends:
+// (see jetstream.Gauges) and reads them every interval until ctx ends or
+// shutdown begins:
 // the durable's backlog and the stream's fill on JetStream, and on every
 // mode the fill of the other streams named (the ledger's, say). Their
 // names start with namespace.
@@ -184,12 +185,16 @@ func (t *Transport) ExportGauges(ctx context.Context, namespace, durable string,
 	}
 	g := jetstream.NewGauges(t.rt.js, cfg, t.rt.Log)
 	t.rt.Metrics.MustRegister(g)
+	// Stopped at shutdown even when ctx was not cancelled (a wiring that
+	// returned on its own).
+	ctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		g.Run(ctx, interval)
 	}()
 	t.rt.OnStop("stop gauges", func(ctx context.Context) error {
+		stop()
 		select {
 		case <-done:
 			return nil
