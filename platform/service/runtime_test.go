@@ -84,18 +84,24 @@ func TestTransportModes(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				return pub.Publish(ctx, messaging.NewMessage(cfg.Subject, "order-1", []byte("{}")))
+				if err := pub.Publish(ctx, messaging.NewMessage(cfg.Subject, "order-1", []byte("{}"))); err != nil {
+					return err
+				}
+				// Wait here, while the service runs: once the wiring
+				// returns, shutdown drains the subscription, and an order
+				// not pulled yet stays in the stream.
+				select {
+				case m := <-got:
+					if m.ID != "order-1" {
+						t.Errorf("received id %q, want order-1", m.ID)
+					}
+					return nil
+				case <-time.After(testkit.Bound):
+					return errors.New("nothing received")
+				}
 			})
 			if err != nil {
 				t.Fatal(err)
-			}
-			select {
-			case m := <-got:
-				if m.ID != "order-1" {
-					t.Errorf("received id %q, want order-1", m.ID)
-				}
-			case <-time.After(testkit.Bound):
-				t.Fatal("nothing received")
 			}
 			js, err := natsjs.New(srv.Connect(t))
 			if err != nil {
