@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -132,7 +133,7 @@ func (t *Transport) Consume(ctx context.Context, c Consumption, h messaging.Hand
 	} else {
 		sub = natscore.NewSubscriber(t.rt.conn, c.Group, natscore.WithConcurrency(c.Concurrency))
 	}
-	handler := t.rt.Tracing.Handler(h, append(c.Tracing, tracing.WithConsumerGroup(c.Group))...)
+	handler := t.rt.Tracing.Handler(h, append(slices.Clip(c.Tracing), tracing.WithConsumerGroup(c.Group))...)
 	handlerCtx := context.WithoutCancel(ctx)
 	var subscription messaging.Subscription
 	if err := Retry(ctx, t.rt.Log, "subscribe", func(context.Context) (err error) {
