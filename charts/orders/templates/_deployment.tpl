@@ -36,8 +36,7 @@ spec:
         {{- with $v.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- $ann := merge (include "orders.authChecksum" $root | fromYaml) $v.podAnnotations }}
-      {{- with $ann }}
+      {{- with $v.podAnnotations }}
       annotations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -58,7 +57,7 @@ spec:
           image: {{ include "orders.image" (dict "root" $root "image" $v.image) | quote }}
           imagePullPolicy: {{ $v.image.pullPolicy }}
           env:
-            {{- include "orders.commonEnv" $root | nindent 12 }}
+            {{- include "orders.commonEnv" (dict "root" $root "id" .side) | nindent 12 }}
             {{- /* The standard OTEL_* variables when tracing is on. The
             sampler is parent-based so that the consumer follows the
             producer's decision for each order. */}}
@@ -75,22 +74,13 @@ spec:
             {{- end }}
             {{- end }}
             {{- if eq .side "consumer" }}
-            {{- $dedup := (include "orders.jetstreamLimits" $root | fromYaml).dedup }}
-            - name: QUEUE_GROUP
-              value: {{ $v.queueGroup | quote }}
-            - name: DEAD_LETTER_SUBJECT
-              value: {{ $v.deadLetterSubject | quote }}
-            - name: DEDUP_TTL
-              value: {{ $root.Values.dedup.ttl | quote }}
-            - name: DEDUP_MAX_BYTES
-              value: {{ $dedup.maxBytes | quote }}
-            - name: DEDUP_REPLICAS
-              value: {{ $dedup.replicas | quote }}
-            {{- end }}
+            {{- include "orders.consumerEnv" $root | nindent 12 }}
+            {{- else }}
             {{- /* The side's extra variables, sorted by name. */}}
             {{- range $k := keys $v.env | sortAlpha }}
             - name: {{ $k }}
               value: {{ index $v.env $k | toString | quote }}
+            {{- end }}
             {{- end }}
           ports:
             - name: http
@@ -112,9 +102,38 @@ spec:
           resources:
             {{- toYaml . | nindent 12 }}
           {{- end }}
+          {{- with include "orders.clientMount" $root | trim }}
+          volumeMounts:
+            {{- . | nindent 12 }}
+          {{- end }}
+      {{- with include "orders.clientVolume" (dict "root" $root "id" .side) | trim }}
+      volumes:
+        {{- . | nindent 8 }}
+      {{- end }}
       {{- with include "orders.scheduling" (dict "values" $v "selector" (include "orders.selectorLabels" $c)) | trim }}
       {{- . | nindent 6 }}
       {{- end }}
+{{- end }}
+
+{{/* The consumer's own variables and consumer.env, sorted by name: the
+consumer Deployment's and the provision Job's (which makes the durable
+with the same settings). */}}
+{{- define "orders.consumerEnv" -}}
+{{- $dedup := (include "orders.jetstreamLimits" . | fromYaml).dedup -}}
+- name: QUEUE_GROUP
+  value: {{ .Values.consumer.queueGroup | quote }}
+- name: DEAD_LETTER_SUBJECT
+  value: {{ .Values.consumer.deadLetterSubject | quote }}
+- name: DEDUP_TTL
+  value: {{ .Values.dedup.ttl | quote }}
+- name: DEDUP_MAX_BYTES
+  value: {{ $dedup.maxBytes | quote }}
+- name: DEDUP_REPLICAS
+  value: {{ $dedup.replicas | quote }}
+{{- range $k := keys .Values.consumer.env | sortAlpha }}
+- name: {{ $k }}
+  value: {{ index $.Values.consumer.env $k | toString | quote }}
+{{- end }}
 {{- end }}
 
 {{/* imagePullSecrets of every pod of the release. */}}

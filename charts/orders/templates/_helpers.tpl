@@ -59,32 +59,223 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-nats-headless" (include "orders.fullname" .) }}
 {{- end }}
 
-{{- define "orders.authSecretName" -}}
-{{- if .Values.nats.auth.existingSecret }}
-{{- .Values.nats.auth.existingSecret }}
+{{/* The NATS identities, in the order nats.conf lists them: values key
+→ NATS user name. */}}
+{{- define "orders.identities" -}}
+producer: producer
+consumer: consumer
+provisioner: provisioner
+helmTest: helm-test
+admin: admin
+{{- end }}
+
+{{/* The Secret holding an identity's credential; call with (dict "root" $
+"id" "helmTest"). */}}
+{{- define "orders.identitySecret" -}}
+{{- $u := index .root.Values.nats.auth.users .id }}
+{{- default (printf "%s-nats-%s" (include "orders.fullname" .root) (kebabcase .id)) $u.existingSecret }}
+{{- end }}
+
+{{/* The Secret of the server certificate (tls.crt, tls.key, ca.crt): the
+user's with source=secret (and with nats.enabled=false, where only its
+ca.crt is read), else the chart's or cert-manager's. */}}
+{{- define "orders.tlsSecret" -}}
+{{- if or (eq .Values.nats.tls.source "secret") (not .Values.nats.enabled) }}
+{{- required "nats.tls.secretName is required with nats.tls.source=secret and with nats.enabled=false (the Secret whose ca.crt signs the server certificate)" .Values.nats.tls.secretName }}
 {{- else }}
-{{- printf "%s-nats-auth" (include "orders.fullname" .) }}
+{{- printf "%s-nats-tls" (include "orders.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* The provision Job runs (and the services do not create the stream,
+the durable and the bucket themselves: PROVISION=false) whenever NATS has
+authorization, as only the provisioner identity may create them. */}}
+{{- define "orders.provisionJob" -}}
+{{- if .Values.nats.auth.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Contradictions no schema can see; fails rendering with the reason. */}}
+{{- define "orders.validateSecurity" -}}
+{{- $t := .Values.nats.tls }}
+{{- if $t.enabled }}
+{{- if and $t.monitoring $t.mutual }}
+{{- fail "nats.tls.monitoring and nats.tls.mutual cannot both be on: with mutual TLS the monitoring port asks for a client certificate, which the kubelet's probes (and KEDA) cannot present" }}
+{{- end }}
+{{- if and $t.mutual (eq $t.source "secret") }}
+{{- fail "nats.tls.mutual with nats.tls.source=secret: the chart has no CA key to sign the clients' certificates; use source=generate or source=certManager" }}
+{{- end }}
+{{- if and $t.mutual (not .Values.nats.enabled) }}
+{{- fail "nats.tls.mutual with nats.enabled=false: the chart cannot issue client certificates for an external server" }}
+{{- end }}
+{{- end }}
+{{- if .Values.nats.auth.enabled }}
+{{- range $id, $user := include "orders.identities" . | fromYaml }}
+{{- $u := index $.Values.nats.auth.users $id }}
+{{- if and $u.nkey (not $u.existingSecret) (ne $id "admin") }}
+{{- fail (printf "nats.auth.users.%s.nkey needs nats.auth.users.%s.existingSecret: the Secret holding its seed under nkey.seed, which the %s pods mount" $id $id $user) }}
+{{- end }}
+{{- if and (not $.Values.nats.enabled) (ne $id "admin") (not $u.existingSecret) }}
+{{- fail (printf "nats.auth.users.%s.existingSecret is required with nats.enabled=false and nats.auth.enabled: the chart cannot make users on an external server" $id) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The permissions of each NATS user, as YAML {<user>: {publish: [...],
+subscribe: [...]}}, from the names in values: the least each needs for its
+job (docs/security.md). nats.conf renders it; the chart tests run a real
+nats-server on it. Each user's replies come to its own inbox prefix
+(_INBOX_<user>, the clients' NATS_INBOX_PREFIX). */}}
+{{- define "orders.natsPermissions" -}}
+{{- $stream := .Values.stream.name }}
+{{- $durable := .Values.consumer.queueGroup }}
+{{- $subject := .Values.common.subject }}
+{{- $kv := printf "KV_%s" .Values.dedup.bucket }}
+{{- /* The helm test reads the ledger like the consumer does. */}}
+{{- $ledgerRead := list (printf "$JS.API.STREAM.INFO.%s" $kv) (printf "$JS.API.DIRECT.GET.%s.>" $kv) (printf "$JS.API.STREAM.MSG.GET.%s" $kv) }}
+producer:
+  # Publish orders, see the stream exists.
+  publish: {{ list $subject (printf "$JS.API.STREAM.INFO.%s" $stream) | toJson }}
+  subscribe: ["_INBOX_producer.>"]
+consumer:
+  # Its own durable (this filter only), pull and ack, read an order by
+  # sequence (dead letters), publish dead letters, write the ledger.
+  publish: {{ concat (list
+    (printf "$JS.API.STREAM.INFO.%s" $stream)
+    (printf "$JS.API.CONSUMER.CREATE.%s.%s.%s" $stream $durable $subject)
+    (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream $durable)
+    (printf "$JS.API.CONSUMER.MSG.NEXT.%s.%s" $stream $durable)
+    (printf "$JS.ACK.%s.%s.>" $stream $durable)
+    (printf "$JS.API.STREAM.MSG.GET.%s" $stream)
+    (printf "$JS.API.DIRECT.GET.%s" $stream)
+    (printf "$JS.API.DIRECT.GET.%s.>" $stream)
+    .Values.consumer.deadLetterSubject
+    (printf "$KV.%s.>" .Values.dedup.bucket)) $ledgerRead | toJson }}
+  subscribe: {{ compact (list "_INBOX_consumer.>"
+    (printf "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s" $stream $durable)
+    (ternary (printf "%s %s" $subject $durable) "" (eq .Values.common.deliveryMode "core"))) | toJson }}
+provisioner:
+  # Create or update the stream, the durable and the ledger's stream.
+  publish: {{ list "$JS.API.INFO"
+    (printf "$JS.API.STREAM.CREATE.%s" $stream)
+    (printf "$JS.API.STREAM.UPDATE.%s" $stream)
+    (printf "$JS.API.STREAM.INFO.%s" $stream)
+    (printf "$JS.API.CONSUMER.CREATE.%s.%s.%s" $stream $durable $subject)
+    (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream $durable)
+    (printf "$JS.API.STREAM.CREATE.%s" $kv)
+    (printf "$JS.API.STREAM.UPDATE.%s" $kv)
+    (printf "$JS.API.STREAM.INFO.%s" $kv) | toJson }}
+  subscribe: ["_INBOX_provisioner.>"]
+helm-test:
+  # The producer's job, then read the ledger.
+  publish: {{ concat (list $subject (printf "$JS.API.STREAM.INFO.%s" $stream)) $ledgerRead | toJson }}
+  subscribe: ["_INBOX_helm-test.>"]
+admin:
+  # Operators and audits: everything.
+  publish: [">"]
+  subscribe: [">"]
+{{- end }}
+
+{{/* The NATS identity of a client pod: its environment (user or nkey seed
+file, CA, client certificate, inbox prefix, PROVISION); call with (dict
+"root" $ "id" "producer"). The files are in the projected volume of
+orders.clientVolume, mounted at /etc/nats-client. */}}
+{{- define "orders.identityEnv" -}}
+{{- $v := .root.Values }}
+{{- $user := index (include "orders.identities" .root | fromYaml) .id }}
+{{- if $v.nats.auth.enabled }}
+{{- if (index $v.nats.auth.users .id).nkey }}
+- name: NATS_NKEY_SEED_FILE
+  value: /etc/nats-client/nkey.seed
+{{- else }}
+- name: NATS_USER
+  value: {{ $user | quote }}
+- name: NATS_PASSWORD_FILE
+  value: /etc/nats-client/password
+{{- end }}
+{{- end }}
+{{- if $v.nats.tls.enabled }}
+- name: NATS_CA_FILE
+  value: /etc/nats-client/ca.crt
+{{- if $v.nats.tls.mutual }}
+- name: NATS_CERT_FILE
+  value: /etc/nats-client/tls.crt
+- name: NATS_KEY_FILE
+  value: /etc/nats-client/tls.key
+{{- end }}
+{{- end }}
+- name: NATS_INBOX_PREFIX
+  value: {{ printf "_INBOX_%s" $user | quote }}
+{{- if and (include "orders.provisionJob" .root) (ne .id "provisioner") }}
+# The provision Job creates the stream, the durable and the bucket; this
+# identity may not, so it waits until they exist.
+- name: PROVISION
+  value: "false"
+{{- end }}
+{{- end }}
+
+{{/* The projected volume of a client pod's NATS files (nothing when auth
+and TLS are off); call with (dict "root" $ "id" "producer"). */}}
+{{- define "orders.clientVolume" -}}
+{{- $v := .root.Values }}
+{{- if or $v.nats.auth.enabled $v.nats.tls.enabled }}
+- name: nats-client
+  projected:
+    sources:
+      {{- if $v.nats.auth.enabled }}
+      {{- $key := ternary "nkey.seed" "password" (ne (index $v.nats.auth.users .id).nkey "") }}
+      - secret:
+          name: {{ include "orders.identitySecret" . }}
+          items:
+            - {key: {{ $key }}, path: {{ $key }}}
+      {{- end }}
+      {{- if $v.nats.tls.enabled }}
+      - secret:
+          name: {{ include "orders.tlsSecret" .root }}
+          items:
+            - {key: ca.crt, path: ca.crt}
+      {{- if $v.nats.tls.mutual }}
+      - secret:
+          name: {{ printf "%s-nats-%s-tls" (include "orders.fullname" .root) (kebabcase .id) }}
+          items:
+            - {key: tls.crt, path: tls.crt}
+            - {key: tls.key, path: tls.key}
+      {{- end }}
+      {{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "orders.clientMount" -}}
+{{- if or .Values.nats.auth.enabled .Values.nats.tls.enabled }}
+- name: nats-client
+  mountPath: /etc/nats-client
+  readOnly: true
 {{- end }}
 {{- end }}
 
 {{/* The environment both services read: NATS connection, delivery, stream,
 bucket, HTTP and logging. Every name is one both binaries read; the chart
-tests check that against `-h` of the real binaries.
+tests check that against `-h` of the real binaries. Call with (dict "root"
+$ "id" <identity>): orders.identityEnv adds the identity's credentials.
 NATS_URL is the Service of a single server; on a cluster every server by
 its own name, so a client whose server goes away reconnects at once to the
 next live member (the servers advertise no addresses of their own:
-cluster.no_advertise). */}}
+cluster.no_advertise). With TLS the scheme is tls://, so a client never
+falls back to plaintext. */}}
 {{- define "orders.commonEnv" -}}
+{{- $root := .root }}
+{{- with .root -}}
 {{- $js := include "orders.jetstreamLimits" . | fromYaml -}}
+{{- $scheme := ternary "tls" "nats" .Values.nats.tls.enabled -}}
 {{- $natsURL := "" -}}
 {{- if and .Values.nats.enabled .Values.nats.cluster.enabled -}}
 {{- $urls := list -}}
 {{- range $i := until (int .Values.nats.cluster.replicas) -}}
-{{- $urls = append $urls (printf "nats://%s-%d.%s:4222" (include "orders.natsName" $) $i (include "orders.natsHeadlessName" $)) -}}
+{{- $urls = append $urls (printf "%s://%s-%d.%s:4222" $scheme (include "orders.natsName" $root) $i (include "orders.natsHeadlessName" $root)) -}}
 {{- end -}}
 {{- $natsURL = join "," $urls -}}
 {{- else if .Values.nats.enabled -}}
-{{- $natsURL = printf "nats://%s:4222" (include "orders.natsName" .) -}}
+{{- $natsURL = printf "%s://%s:4222" $scheme (include "orders.natsName" .) -}}
 {{- else -}}
 {{- $natsURL = required "nats.externalURL is required when nats.enabled=false" .Values.nats.externalURL -}}
 {{- end -}}
@@ -102,18 +293,6 @@ cluster.no_advertise). */}}
   value: {{ $natsURL | quote }}
 - name: NATS_RECONNECT_WAIT
   value: {{ .Values.common.natsReconnectWait | quote }}
-{{- if .Values.nats.auth.enabled }}
-- name: NATS_USER
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "orders.authSecretName" . }}
-      key: NATS_USER
-- name: NATS_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "orders.authSecretName" . }}
-      key: NATS_PASSWORD
-{{- end }}
 - name: STREAM_NAME
   value: {{ .Values.stream.name | quote }}
 - name: STREAM_SUBJECTS
@@ -129,13 +308,7 @@ cluster.no_advertise). */}}
 - name: DEDUP_BUCKET
   value: {{ .Values.dedup.bucket | quote }}
 {{- end }}
-
-{{/* The checksum of the auth Secret, carried by both sides: it changes (and
-restarts both) only when the shared credentials change. */}}
-{{- define "orders.authChecksum" -}}
-{{- if and .Values.nats.auth.enabled (not .Values.nats.auth.existingSecret) }}
-checksum/nats-auth: {{ include (print .Template.BasePath "/nats-auth-secret.yaml") . | sha256sum }}
-{{- end }}
+{{- include "orders.identityEnv" . }}
 {{- end }}
 
 {{/* orders.bytes: a size in nats units (K/M/G/T, powers of 1000) or a
@@ -182,4 +355,80 @@ values. */}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $out -}}
+{{- end }}
+
+{{/* The server's certificate files, from the TLS Secret's mount. */}}
+{{- define "orders.natsTLSFiles" -}}
+cert_file: "/etc/nats-tls/tls.crt"
+key_file: "/etc/nats-tls/tls.key"
+ca_file: "/etc/nats-tls/ca.crt"
+timeout: 3
+{{- end }}
+
+{{/* A list of strings as a nats.conf array, each quoted. */}}
+{{- define "orders.confList" -}}
+[{{ range $i, $s := . }}{{ if $i }}, {{ end }}{{ $s | quote }}{{ end }}]
+{{- end }}
+
+{{/* The provision Job's pod (provision-job.yaml hashes it into the Job's name). */}}
+{{- define "orders.provisionPod" -}}
+{{- $c := dict "root" $ "component" "provision" }}
+{{- $v := .Values.consumer }}
+metadata:
+  labels:
+    {{- include "orders.selectorLabels" $c | nindent 4 }}
+spec:
+  restartPolicy: OnFailure
+  serviceAccountName: {{ include "orders.serviceAccountName" . }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  {{- with include "orders.imagePullSecrets" . | trim }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  {{- with $v.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    # The consumer image's `provision` subcommand: creates or updates the
+    # stream, the durable and the ledger bucket as the provisioner
+    # identity, the only one allowed to, then exits.
+    - name: provision
+      image: {{ include "orders.image" (dict "root" $ "image" $v.image) | quote }}
+      imagePullPolicy: {{ $v.image.pullPolicy }}
+      args: ["provision"]
+      env:
+        {{- include "orders.commonEnv" (dict "root" $ "id" "provisioner") | nindent 8 }}
+        {{- include "orders.consumerEnv" . | nindent 8 }}
+      {{- with $v.securityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with include "orders.clientMount" . | trim }}
+      volumeMounts:
+        {{- . | nindent 8 }}
+      {{- end }}
+  {{- with include "orders.clientVolume" (dict "root" $ "id" "provisioner") | trim }}
+  volumes:
+    {{- . | nindent 4 }}
+  {{- end }}
+  {{- with include "orders.scheduling" (dict "values" (pick $v "nodeSelector" "tolerations" "affinity") "selector" "") | trim }}
+  {{- . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/* A label selector of this release's NATS clients: producer, consumer,
+helm test and provision Job pods. */}}
+{{- define "orders.clientSelector" -}}
+matchLabels:
+  app.kubernetes.io/name: {{ include "orders.name" . }}
+  app.kubernetes.io/instance: {{ .Release.Name }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: [producer, consumer, helm-test, provision]
 {{- end }}
