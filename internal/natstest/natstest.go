@@ -20,7 +20,17 @@ type Server struct {
 // Run starts a server with JetStream and stops it when t ends.
 func Run(t testing.TB) *Server {
 	t.Helper()
+	return RunWith(t, nil)
+}
+
+// RunWith is Run with the options adjusted by configure first (TLS,
+// users and their permissions, say).
+func RunWith(t testing.TB, configure func(*server.Options)) *Server {
+	t.Helper()
 	opts := options(t)
+	if configure != nil {
+		configure(opts)
+	}
 	s := &Server{opts: opts}
 	s.start(t)
 	// Later starts reuse the port, as a restarted pod keeps its address.

@@ -17,11 +17,10 @@ import (
 
 // Config is the connection's part of a service's environment.
 type Config struct {
-	URL      string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma-separated"`
-	User     string `envconfig:"NATS_USER" desc:"NATS user name, when the server requires one"`
-	Password string `envconfig:"NATS_PASSWORD" desc:"NATS password for NATS_USER"`
+	URL string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma-separated"`
 	// ReconnectWait is also the pause between failed first connects.
 	ReconnectWait time.Duration `envconfig:"NATS_RECONNECT_WAIT" default:"1s" desc:"pause between reconnect attempts"`
+	Security
 }
 
 // Validate implements config.Validator.
@@ -34,7 +33,7 @@ func (c Config) Validate() error {
 	if c.ReconnectWait <= 0 {
 		return fmt.Errorf("NATS_RECONNECT_WAIT=%s: must be positive", c.ReconnectWait)
 	}
-	return nil
+	return c.Security.Validate()
 }
 
 // Option adjusts the connection.
@@ -80,16 +79,20 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 	if o.status != nil {
 		*o.status = status
 	}
+	security, err := cfg.Security.options()
+	if err != nil {
+		return nil, err
+	}
 	natsOpts := append([]nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(cfg.ReconnectWait),
+		// Credentials may be fixed (a rotated password file) while the
+		// client retries: never give up on an authorization error.
+		nats.IgnoreAuthErrorAbort(),
 	}, handlers(log, status, reconnects, slow)...)
-	if cfg.User != "" {
-		natsOpts = append(natsOpts, nats.UserInfo(cfg.User, cfg.Password))
-	}
-	natsOpts = append(natsOpts, o.extra...)
+	natsOpts = append(append(natsOpts, security...), o.extra...)
 	log.Info("connecting to nats", "url", status.urls)
 	nc, err := nats.Connect(cfg.URL, natsOpts...)
 	if err != nil {
@@ -129,6 +132,11 @@ func handlers(log *slog.Logger, status *Status, reconnects, slow prometheus.Coun
 			if errors.Is(err, nats.ErrSlowConsumer) {
 				slow.Inc()
 				log.Error("nats slow consumer: client dropped messages", "subject", subject, "error", err)
+				return
+			}
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				status.denied(err)
+				log.Error("nats refused an operation: the NATS user lacks the permission", "error", err)
 				return
 			}
 			log.Error("nats async error", "subject", subject, "error", err)

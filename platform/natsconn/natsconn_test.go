@@ -21,7 +21,7 @@ func TestStatusSaysWhyNATSIsUnreachable(t *testing.T) {
 	var logs testkit.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	var status *natsconn.Status
-	cfg := natsconn.Config{URL: url, User: "u", Password: "secret", ReconnectWait: 20 * time.Millisecond}
+	cfg := natsconn.Config{URL: url, ReconnectWait: 20 * time.Millisecond, Security: natsconn.Security{User: "u", Password: "secret"}}
 	nc, err := natsconn.Connect(cfg, "test", log, natsconn.WithStatus(&status))
 	if err != nil {
 		t.Fatalf("Connect must not wait for the server: %v", err)

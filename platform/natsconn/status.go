@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -21,16 +22,25 @@ var ErrNotConnected = errors.New("nats not connected")
 // failed, not only "RECONNECTING".
 type Status struct {
 	urls     string
+	withCA   bool // NATS_CA_FILE is set
 	log      *slog.Logger
 	nc       atomic.Pointer[nats.Conn]
 	attempts atomic.Int64
 
-	mu      sync.Mutex
-	lastErr error
+	mu         sync.Mutex
+	lastErr    error
+	lastDenial error // the last permissions violation
+	deniedAt   time.Time
 }
 
+// deniedFor is how long a permissions violation keeps the service
+// unready. The server refuses an operation the user may not do every time
+// it is tried, so a service whose user lacks a permission it needs keeps
+// failing the check; a one-off refusal clears after this long.
+const deniedFor = time.Minute
+
 func newStatus(cfg Config, log *slog.Logger) *Status {
-	return &Status{urls: Redact(cfg.URL), log: log}
+	return &Status{urls: Redact(cfg.URL), withCA: cfg.CAFile != "", log: log}
 }
 
 // Check returns nil while the connection is connected, else an error
@@ -42,7 +52,7 @@ func (s *Status) Check() error {
 	}
 	st := nc.Status()
 	if st == nats.CONNECTED {
-		return nil
+		return s.recentDenial()
 	}
 	s.mu.Lock()
 	last := s.lastErr
@@ -53,12 +63,32 @@ func (s *Status) Check() error {
 	return fmt.Errorf("%w: %s unreachable after %d attempts: %v", ErrNotConnected, s.urls, s.attempts.Load(), last)
 }
 
+// recentDenial returns the last permissions violation if it happened
+// within deniedFor.
+func (s *Status) recentDenial() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastDenial == nil || time.Since(s.deniedAt) > deniedFor {
+		return nil
+	}
+	return fmt.Errorf("nats refused an operation %s ago (the NATS user lacks the permission): %w",
+		time.Since(s.deniedAt).Round(time.Second), s.lastDenial)
+}
+
+// denied records a permissions violation the server reported.
+func (s *Status) denied(err error) {
+	s.mu.Lock()
+	s.lastDenial, s.deniedAt = err, time.Now()
+	s.mu.Unlock()
+}
+
 // attemptFailed records a failed (re)connect attempt and logs the first,
 // then fewer and fewer: attempts 1, 2, 4, 8, … and every 64th after that,
 // so a server that stays away for an hour costs a line a minute, not one
 // a second.
 func (s *Status) attemptFailed(nc *nats.Conn, err error) {
 	n := s.attempts.Add(1)
+	err = explain(err, s.withCA)
 	s.mu.Lock()
 	s.lastErr = err
 	s.mu.Unlock()
