@@ -96,8 +96,9 @@ func Ensure(ctx context.Context, js natsjs.JetStream, cfg Config) (*KV, error) {
 	return newKV(js, kv)
 }
 
-// Open returns the ledger on the existing bucket, for reading it (a
-// producer verifying its orders were processed); it creates nothing.
+// Open returns the ledger on the existing bucket, for a producer verifying
+// its orders were processed, or consumers whose NATS user may not create
+// buckets (PROVISION=false); it creates nothing.
 func Open(ctx context.Context, js natsjs.JetStream, b Bucket) (*KV, error) {
 	kv, err := js.KeyValue(ctx, b.Name)
 	if err != nil {

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -60,22 +62,56 @@ type stopStep struct {
 // shutdown; it writes no shutdown code of its own.
 type WireFunc[P Config] func(ctx context.Context, rt *Runtime, cfg P) error
 
+// Command is a one-off job of a service's binary, run as its first
+// argument ("consumer provision"): it reads the service's config and runs
+// on the same runtime, and its wiring returns when the job is done.
+type Command[P Config] struct {
+	Name    string
+	Summary string
+	Run     WireFunc[P]
+}
+
 // Main runs the service: Run with a context that SIGINT and SIGTERM
 // cancel, then exits with its outcome (see ExitCode). A signal that
 // arrives while the service is still starting (waiting for NATS, say)
 // ends it with 0 like one that arrives later: being stopped is not a
-// failure.
+// failure. A first argument naming one of commands runs that command
+// instead of the service.
 func Main[C any, P interface {
 	*C
 	Config
-}](name, version string, wire WireFunc[P]) {
+}](name, version string, wire WireFunc[P], commands ...Command[P]) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := Run(ctx, name, version, os.Args[1:], os.Stdout, wire)
+	args := os.Args[1:]
+	if len(args) > 0 {
+		for _, c := range commands {
+			if args[0] == c.Name {
+				name, wire, args = name+"-"+c.Name, c.Run, args[1:]
+				break
+			}
+		}
+	}
+	if len(commands) > 0 && slices.ContainsFunc(args, isHelp) {
+		printCommands(os.Stdout, os.Args[0], commands)
+	}
+	err := Run(ctx, name, version, args, os.Stdout, wire)
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	stop()
 	os.Exit(ExitCode(name, err, os.Stderr))
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+func printCommands[P Config](out io.Writer, binary string, commands []Command[P]) {
+	fmt.Fprintf(out, "Usage: %s [command]; without a command it runs the service.\nCommands:\n", filepath.Base(binary))
+	for _, c := range commands {
+		fmt.Fprintf(out, "  %-12s %s\n", c.Name, c.Summary)
+	}
+	fmt.Fprintln(out)
 }
 
 // Run loads the service's config from the environment (-h in args prints

@@ -201,3 +201,52 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+// With PROVISION=false the transport creates no stream: it waits for one,
+// and /readyz says what it waits for.
+func TestTransportWaitsForProvisioning(t *testing.T) {
+	srv := serve(t, "PROVISION", "false", "STREAM_NAME", "ORDERS", "STREAM_SUBJECTS", "orders.>")
+	err := run(context.Background(), func(ctx context.Context, rt *service.Runtime, cfg *testConfig) error {
+		built := make(chan error, 1)
+		go func() {
+			_, err := rt.Transport(ctx)
+			built <- err
+		}()
+		testkit.Eventually(t, "/readyz says the stream is not provisioned", testkit.Bound, func() (bool, string) {
+			err := rt.Ready.Check()
+			return err != nil && strings.Contains(err.Error(), "stream ORDERS does not exist yet; PROVISION=false"), errText(err)
+		})
+		js, err := natsjs.New(srv.Connect(t))
+		if err != nil {
+			return err
+		}
+		if _, err := jetstream.EnsureStream(ctx, js, cfg.StreamConfig); err != nil {
+			return err
+		}
+		if err := testkit.Await(t, "the transport, once the stream exists", testkit.Bound, func() (bool, string) {
+			select {
+			case err := <-built:
+				if err != nil {
+					t.Errorf("transport: %v", err)
+				}
+				return true, ""
+			default:
+				return false, "waiting"
+			}
+		}); err != nil {
+			return err
+		}
+		rt.Ready.Started()
+		return rt.Ready.Check()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}

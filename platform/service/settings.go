@@ -29,6 +29,9 @@ type Settings struct {
 	DeliveryMode  string        `envconfig:"DELIVERY_MODE" default:"jetstream" desc:"jetstream (at-least-once, survives restarts) or core (at-most-once core NATS)"`
 	Subject       string        `envconfig:"SUBJECT" default:"orders.created" desc:"subject order events are published on"`
 	ShutdownGrace time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s" desc:"how long shutdown may take to finish work in hand before giving up"`
+	// Provision is off where a NATS user of its own provisions (the
+	// chart's provision Job): the services' users may not create streams.
+	Provision bool `envconfig:"PROVISION" default:"true" desc:"create or update the stream and the ledger bucket at start; false: wait until they exist (made by 'consumer provision')"`
 }
 
 // Validate implements config.Validator.

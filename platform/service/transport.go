@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -28,15 +29,21 @@ type Transport struct {
 }
 
 // Transport returns the service's transport. On JetStream it first ensures
-// the stream (STREAM_*), retrying until it exists or ctx ends: NATS may
-// start after the service. A stream no retry can fix (another retention
-// policy) ends it at once with that error, so the service exits saying
-// what to do instead of retrying silently for ever.
+// the stream (STREAM_*), or with PROVISION=false waits for it to exist,
+// retrying until it does or ctx ends: NATS may start after the service. A
+// stream no retry can fix (another retention policy) ends it at once with
+// that error, so the service exits saying what to do instead of retrying
+// silently for ever.
 func (r *Runtime) Transport(ctx context.Context) (*Transport, error) {
 	t := &Transport{rt: r}
 	switch r.env.DeliveryMode {
 	case ModeJetStream:
-		err := Retry(ctx, r.Log, "ensure stream", func(ctx context.Context) error {
+		name := r.env.StreamConfig.Name
+		err := r.startStep(ctx, "stream "+name, func(ctx context.Context) error {
+			if !r.env.Provision {
+				_, err := r.js.Stream(ctx, name)
+				return notProvisioned(err, natsjs.ErrStreamNotFound, "stream "+name)
+			}
 			_, err := jetstream.EnsureStream(ctx, r.js, r.env.StreamConfig)
 			if errors.Is(err, jetstream.ErrRetentionChange) {
 				return Permanent(err)
@@ -46,7 +53,7 @@ func (r *Runtime) Transport(ctx context.Context) (*Transport, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.stream = r.env.StreamConfig.Name
+		t.stream = name
 	case ModeCore:
 	default:
 		// Env.Validate refuses any other mode; this guards a config built
@@ -54,6 +61,33 @@ func (r *Runtime) Transport(ctx context.Context) (*Transport, error) {
 		return nil, fmt.Errorf("DELIVERY_MODE=%q: no transport", r.env.DeliveryMode)
 	}
 	return t, nil
+}
+
+// notProvisioned says what is missing when err is notFound and
+// PROVISION=false: nobody with the right to create it has yet.
+func notProvisioned(err, notFound error, what string) error {
+	if errors.Is(err, notFound) {
+		return fmt.Errorf("%s does not exist yet; PROVISION=false: waiting for it to be provisioned ('consumer provision', the chart's provision Job): %w", what, err)
+	}
+	return err
+}
+
+// startStep runs a start-up step with Retry. Until it succeeds /readyz
+// reports its last error (a stream not provisioned yet, a permission the
+// service's NATS user lacks), not only "starting".
+func (r *Runtime) startStep(ctx context.Context, what string, fn func(context.Context) error) error {
+	var last atomic.Pointer[error]
+	r.Ready.Add(func() error {
+		if err := last.Load(); err != nil && *err != nil {
+			return fmt.Errorf("%s: %w", what, *err)
+		}
+		return nil
+	})
+	return Retry(ctx, r.Log, what, func(ctx context.Context) error {
+		err := fn(ctx)
+		last.Store(&err)
+		return err
+	})
 }
 
 // PublisherOption configures Transport.Publisher.
@@ -205,17 +239,35 @@ func (t *Transport) ExportGauges(ctx context.Context, namespace, durable string,
 	})
 }
 
-// Ledger ensures the ledger's bucket, retrying until it exists or ctx
-// ends, and returns the ledger with each record in a span.
+// Ledger ensures the ledger's bucket, or with PROVISION=false waits for it
+// to exist, retrying until it does or ctx ends, and returns the ledger
+// with each record in a span.
 func (r *Runtime) Ledger(ctx context.Context, cfg ledger.Config) (ledger.Ledger, error) {
 	var led *ledger.KV
-	if err := Retry(ctx, r.Log, "ensure ledger bucket", func(ctx context.Context) (err error) {
+	if err := r.startStep(ctx, "ledger bucket "+cfg.Name, func(ctx context.Context) (err error) {
+		if !r.env.Provision {
+			led, err = ledger.Open(ctx, r.js, cfg.Bucket)
+			return notProvisioned(err, natsjs.ErrBucketNotFound, "ledger bucket "+cfg.Name)
+		}
 		led, err = ledger.Ensure(ctx, r.js, cfg)
 		return err
 	}); err != nil {
 		return nil, err
 	}
 	return r.Tracing.Ledger(led), nil
+}
+
+// EnsureConsumer creates or updates the durable c.Group on the stream, as
+// Consume would, without consuming: what provisioning does so that the
+// durable exists before the first replica starts. Core NATS has no
+// durable: there it does nothing.
+func (t *Transport) EnsureConsumer(ctx context.Context, c Consumption) error {
+	if t.stream == "" {
+		return nil
+	}
+	return t.rt.startStep(ctx, "durable "+c.Group, func(ctx context.Context) error {
+		return jetstream.EnsureConsumer(ctx, t.rt.js, t.stream, c.Group, c.Subject, c.Consumer)
+	})
 }
 
 // LedgerReader opens the ledger's existing bucket to read records, waiting

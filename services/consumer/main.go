@@ -11,4 +11,4 @@ var version = "dev"
 
 const name = "consumer"
 
-func main() { service.Main(name, version, run) }
+func main() { service.Main(name, version, run, commands...) }

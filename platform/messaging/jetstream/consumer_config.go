@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -52,4 +53,16 @@ func (c ConsumerConfig) durable(name, subject string) natsjs.ConsumerConfig {
 		DeliverPolicy: natsjs.DeliverAllPolicy,
 		MaxDeliver:    c.MaxDeliver,
 	}
+}
+
+// EnsureConsumer creates the durable consumer named durable on stream,
+// filtered on subject, or updates it to cfg: what the Subscriber does
+// when it starts, done ahead by whatever provisions the stream, so that
+// the durable (and its lag, which autoscalers read) exists before the
+// first replica runs.
+func EnsureConsumer(ctx context.Context, js natsjs.JetStream, stream, durable, subject string, cfg ConsumerConfig) error {
+	if _, err := js.CreateOrUpdateConsumer(ctx, stream, cfg.durable(durable, subject)); err != nil {
+		return fmt.Errorf("ensure consumer %s on %s: %w", durable, stream, err)
+	}
+	return nil
 }
