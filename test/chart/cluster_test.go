@@ -13,13 +13,15 @@ import (
 )
 
 // TestNATSClusterRoutesNeedCredentials runs the three servers of the
-// rendered cluster with auth on, then a server from outside the release
-// that routes to the first of them: without the credentials it is refused
-// and none of the three has a route to it; with them (the control, so the
-// refusal is about the credentials and nothing else) it joins.
+// rendered cluster with the defaults (TLS on routes, verified both ways;
+// the route password), then a server from outside the release that routes
+// to the first of them: with the release's certificate but without the
+// password, or with the password but without TLS, it is refused and none
+// of the three has a route to it; with both (the control, so each refusal
+// is about what it lacks and nothing else) it joins.
 func TestNATSClusterRoutesNeedCredentials(t *testing.T) {
 	natsServer := tool(t, "nats-server", "tools")
-	objs := objects(t, mustRender(t, "nats.cluster.enabled=true", "nats.auth.enabled=true", "nats.auth.password=r0ute:S3cret!"))
+	objs := objects(t, mustRender(t, "nats.cluster.enabled=true"))
 	sec := secrets(objs)
 	nats := renderedNATS(t, objs, sec)
 	nats.start(t, natsServer)
@@ -40,14 +42,19 @@ func TestNATSClusterRoutesNeedCredentials(t *testing.T) {
 		}))
 	}
 
-	user, pass := sec[name("nats-auth")+"/NATS_USER"], sec[name("nats-auth")+"/NATS_PASSWORD"]
+	pass := sec[name("nats-route")+"/password"]
 	seed := nats.servers[0]
+	certs := seed.mounts["/etc/nats-tls"]
+	tlsBlock := fmt.Sprintf(`tls { cert_file: %q, key_file: %q, ca_file: %q, verify: true }`,
+		filepath.Join(certs, "tls.crt"), filepath.Join(certs, "tls.key"), filepath.Join(certs, "ca.crt"))
 	cases := []struct {
-		name, creds string
-		joins       bool
+		name, creds, tls string
+		joins            bool
+		refusal          string // in the intruder's log
 	}{
-		{"intruder-without-credentials", "", false},
-		{"member-with-credentials", user + ":" + pass + "@", true},
+		{"intruder-with-certificate-without-password", "", tlsBlock, false, "Authorization Violation"},
+		{"intruder-with-password-without-tls", "route:" + pass + "@", "", false, "Router connection closed: Client Closed"},
+		{"member-with-both", "route:" + pass + "@", tlsBlock, true, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,13 +67,15 @@ http_port: %d
 cluster {
   name: "orders-nats"
   port: %d
+  %s
   routes: [%q]
 }
-`, c.name, ports[0], ports[1], ports[2], fmt.Sprintf("nats://%s127.0.0.1:%d", c.creds, seed.route))
+`, c.name, ports[0], ports[1], ports[2], c.tls, fmt.Sprintf("nats://%s127.0.0.1:%d", c.creds, seed.route))
 			if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			p := testkit.Start(t, natsServer, nil, testkit.Name(c.name), testkit.Args("-c", conf))
+			defer func() { t.Logf("%s's log:\n%s", c.name, lastLines(p.Stderr(), 6)) }()
 			if c.joins {
 				testkit.Eventually(t, "the seed routes to "+c.name, 30*time.Second, testkit.NoError(func() error {
 					names, err := routeNames(t, seed.http)
@@ -90,11 +99,20 @@ cluster {
 						t.Fatalf("%s has a route to %s, which has no credentials", s.pod, c.name)
 					}
 				}
-				if !strings.Contains(p.Stderr(), "Authorization Violation") {
-					return fmt.Errorf("no authorization violation in its log yet:\n%s", p.Stderr())
+				if !strings.Contains(p.Stderr(), c.refusal) {
+					return fmt.Errorf("no %q in its log yet:\n%s", c.refusal, p.Stderr())
 				}
 				return nil
 			}))
 		})
 	}
+}
+
+// lastLines is the end of a log, for t.Logf.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

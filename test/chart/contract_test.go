@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,16 +26,17 @@ import (
 var (
 	chartManaged = map[string][]string{
 		"producer": {"DELIVERY_MODE", "SUBJECT", "SHUTDOWN_GRACE", "LOG_LEVEL", "HTTP_ADDR", "NATS_URL", "NATS_RECONNECT_WAIT",
-			"NATS_USER", "NATS_PASSWORD", "STREAM_NAME", "STREAM_SUBJECTS", "STREAM_REPLICAS", "STREAM_MAX_AGE", "STREAM_MAX_BYTES", "STREAM_DUPLICATE_WINDOW", "DEDUP_BUCKET",
+			"NATS_USER", "NATS_PASSWORD_FILE", "NATS_NKEY_SEED_FILE", "NATS_CA_FILE", "NATS_CERT_FILE", "NATS_KEY_FILE", "NATS_INBOX_PREFIX", "PROVISION", "STREAM_NAME", "STREAM_SUBJECTS", "STREAM_REPLICAS", "STREAM_MAX_AGE", "STREAM_MAX_BYTES", "STREAM_DUPLICATE_WINDOW", "DEDUP_BUCKET",
 			"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"},
 		"consumer": {"DELIVERY_MODE", "SUBJECT", "SHUTDOWN_GRACE", "LOG_LEVEL", "HTTP_ADDR", "NATS_URL", "NATS_RECONNECT_WAIT",
-			"NATS_USER", "NATS_PASSWORD", "STREAM_NAME", "STREAM_SUBJECTS", "STREAM_REPLICAS", "STREAM_MAX_AGE", "STREAM_MAX_BYTES", "STREAM_DUPLICATE_WINDOW",
+			"NATS_USER", "NATS_PASSWORD_FILE", "NATS_NKEY_SEED_FILE", "NATS_CA_FILE", "NATS_CERT_FILE", "NATS_KEY_FILE", "NATS_INBOX_PREFIX", "PROVISION", "STREAM_NAME", "STREAM_SUBJECTS", "STREAM_REPLICAS", "STREAM_MAX_AGE", "STREAM_MAX_BYTES", "STREAM_DUPLICATE_WINDOW",
 			"DEDUP_BUCKET", "QUEUE_GROUP", "DEAD_LETTER_SUBJECT", "DEDUP_TTL", "DEDUP_MAX_BYTES", "DEDUP_REPLICAS",
 			"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"},
 	}
 	notSet = map[string][]string{
-		"producer": {"INSTANCE", "PUBLISH_COUNT", "VERIFY_TIMEOUT"}, // the helm test Pod sets the last two
-		"consumer": {"INSTANCE"},
+		// NATS_PASSWORD: the chart mounts passwords as files (NATS_PASSWORD_FILE).
+		"producer": {"INSTANCE", "NATS_PASSWORD", "PUBLISH_COUNT", "VERIFY_TIMEOUT"}, // the helm test Pod sets the last two
+		"consumer": {"INSTANCE", "NATS_PASSWORD"},
 	}
 	// required must be set on every container: the binaries' defaults point
 	// at 127.0.0.1 or are wrong in a cluster.
@@ -93,6 +95,11 @@ func TestEnvContract(t *testing.T) {
 			"Deployment/" + name("consumer"):  "consumer",
 			"Pod/" + name("test-orders-flow"): "producer",
 		}
+		for _, o := range objs {
+			if o.kind() == "Job" {
+				checks["Job/"+o.name()] = "consumer"
+			}
+		}
 		for key, bin := range checks {
 			kind, nm, _ := strings.Cut(key, "/")
 			for _, ctr := range containers(mustFind(t, objs, kind, nm)) {
@@ -123,15 +130,24 @@ func TestEnvContract(t *testing.T) {
 	}
 }
 
-// secrets are the rendered Secrets' keys as "name/key" → value.
+// secrets are the rendered Secrets' keys as "name/key" → value (data
+// decoded, stringData as it is).
 func secrets(objs []obj) map[string]string {
 	m := map[string]string{}
 	for _, o := range objs {
 		if o.kind() != "Secret" {
 			continue
 		}
-		data, _ := o["stringData"].(map[string]any)
+		data, _ := o["data"].(map[string]any)
 		for k, v := range data {
+			b, err := base64.StdEncoding.DecodeString(fmt.Sprint(v))
+			if err != nil {
+				b = []byte("undecodable: " + err.Error())
+			}
+			m[o.name()+"/"+k] = string(b)
+		}
+		sdata, _ := o["stringData"].(map[string]any)
+		for k, v := range sdata {
 			m[o.name()+"/"+k] = fmt.Sprint(v)
 		}
 	}
@@ -148,7 +164,18 @@ func TestNATSConfigValid(t *testing.T) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
-			for _, srv := range renderedNATS(t, objs, secrets(objs)).servers {
+			sec := secrets(objs)
+			// A certificate Secret the chart does not render (the user's,
+			// or cert-manager's) gets one made here.
+			vols, _ := get(podSpec(find(objs, "StatefulSet", name("nats"))), "volumes").([]any)
+			for _, v := range vols {
+				if s := str(v, "secret", "secretName"); s != "" {
+					if _, ok := sec[s+"/tls.crt"]; !ok {
+						testTLS(t, sec, false, s)
+					}
+				}
+			}
+			for _, srv := range renderedNATS(t, objs, sec).servers {
 				cmd := exec.Command(natsServer, "-t", "-c", srv.conf)
 				cmd.Env = append(os.Environ(), srv.env...)
 				out, err := cmd.CombinedOutput()
@@ -181,13 +208,16 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 		sets    []string
 		streams []string // on a cluster: the streams that must be replicated to every server
 	}{
+		// TLS with the chart's generated certificates, an identity per
+		// side, the provision Job first.
 		{"defaults", nil, nil},
-		// A numeric password: nats.conf must still read it as a string.
-		{"auth", []string{"nats.auth.enabled=true", "string:nats.auth.password=424242"}, nil},
+		{"mutual TLS", []string{"nats.tls.mutual=true"}, nil},
+		// The explicit opt-outs: plaintext, no users, the services provision.
+		{"plaintext without auth", []string{"nats.tls.enabled=false", "nats.auth.enabled=false"}, nil},
 		{"core delivery", []string{"common.deliveryMode=core"}, nil},
-		// R3 stream and ledger on three servers whose routes authenticate;
-		// the services list every server in NATS_URL.
-		{"3-node cluster with auth", []string{"nats.cluster.enabled=true", "nats.auth.enabled=true", "nats.auth.password=fl0w:S3cret!"}, []string{audit.ChartNames().Stream, "KV_" + audit.ChartNames().Bucket}},
+		// R3 stream and ledger on three servers whose routes verify each
+		// other's certificate and authenticate; NATS_URL lists every server.
+		{"3-node cluster", []string{"nats.cluster.enabled=true"}, []string{audit.ChartNames().Stream, "KV_" + audit.ChartNames().Bucket}},
 	}
 	natsServer := tool(t, "nats-server", "tools")
 	producer, consumer := tool(t, "producer", "build"), tool(t, "consumer", "build")
@@ -196,18 +226,33 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			objs := objects(t, mustRender(t, c.sets...))
 			sec := secrets(objs)
 			nats := renderedNATS(t, objs, sec)
-			nats.start(t, natsServer)
+			servers := nats.start(t, natsServer)
+			// Every identity did its job within its permissions: no
+			// server logged a violation (or an authorization error).
+			defer func() {
+				for _, s := range servers {
+					for _, l := range strings.Split(s.Stderr(), "\n") {
+						if strings.Contains(l, "Violation") || strings.Contains(l, "authentication error") {
+							t.Errorf("%s: %s", s.Name, l)
+						}
+					}
+				}
+			}()
 
 			// localEnv is the environment of the container of the object
-			// key, run as the pod named instance.
+			// key, run as the pod named instance, with its Secret volumes
+			// written to local folders.
 			localEnv := func(key, instance string) (map[string]string, []string) {
 				kind, nm, _ := strings.Cut(key, "/")
-				env, order := containerEnv(t, containers(mustFind(t, objs, kind, nm))[0])
+				o := mustFind(t, objs, kind, nm)
+				ctr := containers(o)[0]
+				files := mounts(t, o, ctr, sec)
+				env, order := containerEnv(t, ctr)
 				vals := map[string]string{}
 				var out []string
 				for _, n := range order {
 					v := env[n]
-					val := v.value
+					val := localPaths(v.value, files)
 					switch {
 					case v.secret != "":
 						var ok bool
@@ -223,6 +268,25 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 					out = append(out, n+"="+val)
 				}
 				return vals, append(out, "INSTANCE="+instance)
+			}
+
+			// The provision Job first, when the chart runs one: the
+			// services wait for what it makes (PROVISION=false).
+			for _, o := range objs {
+				if o.kind() != "Job" {
+					continue
+				}
+				_, jenv := localEnv("Job/"+o.name(), o.name())
+				args, _ := get(containers(o)[0], "args").([]any)
+				if fmt.Sprint(args) != "[provision]" {
+					t.Fatalf("%s runs args %v, want [provision]", o.key(), args)
+				}
+				began := time.Now()
+				job := testkit.Start(t, consumer, jenv, testkit.Name(o.name()), testkit.Args("provision"), testkit.WaitBound(60*time.Second))
+				if code := job.Wait(t); code != 0 {
+					t.Fatalf("%s: consumer provision exit %d\n%s", o.key(), code, job.Stderr())
+				}
+				t.Logf("%s (consumer provision) done in %v", o.name(), time.Since(began).Round(time.Millisecond))
 			}
 
 			replicas := int(get(mustFind(t, objs, "Deployment", name("consumer")), "spec", "replicas").(float64))
@@ -262,7 +326,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			if test["DELIVERY_MODE"] == "core" {
 				wantReceivedOnce(t, count, []*testkit.Proc{helmTest, prod}, consumers)
 			} else {
-				wantAudited(t, cenv, count, helmTest, []*testkit.Proc{prod}, consumers)
+				wantAudited(t, cenv, adminOptions(t, objs, sec), count, helmTest, []*testkit.Proc{prod}, consumers)
 			}
 			stop(t, 25*time.Second, consumers...)
 		})
@@ -275,7 +339,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 // published (none lost, none dead-lettered, none twice, the durable
 // drained), or reports what it broke once testkit.Bound passed; and the
 // helm test must have published its count.
-func wantAudited(t *testing.T, env map[string]string, count int, helmTest *testkit.Proc, producers, consumers []*testkit.Proc) {
+func wantAudited(t *testing.T, env map[string]string, opts []nats.Option, count int, helmTest *testkit.Proc, producers, consumers []*testkit.Proc) {
 	t.Helper()
 	if n := len(audit.PublishedIDs(helmTest)); n < count {
 		t.Errorf("the helm test logged %d orders as published, want PUBLISH_COUNT=%d", n, count)
@@ -283,10 +347,6 @@ func wantAudited(t *testing.T, env map[string]string, count int, helmTest *testk
 	expect := audit.Expect{Published: audit.PublishedIDs(append([]*testkit.Proc{helmTest}, producers...)...)}
 	names := audit.Names{Stream: env["STREAM_NAME"], Orders: env["SUBJECT"], DeadLetters: env["DEAD_LETTER_SUBJECT"],
 		Bucket: env["DEDUP_BUCKET"], Durable: env["QUEUE_GROUP"]}
-	var opts []nats.Option
-	if env["NATS_USER"] != "" {
-		opts = append(opts, nats.UserInfo(env["NATS_USER"], env["NATS_PASSWORD"]))
-	}
 	nc, err := nats.Connect(env["NATS_URL"], opts...)
 	if err != nil {
 		t.Fatalf("audit: connect to %s: %v", env["NATS_URL"], err)
@@ -305,6 +365,36 @@ func wantAudited(t *testing.T, env map[string]string, count int, helmTest *testk
 	if err != nil {
 		t.Errorf("audit of %d published orders broke:\n%s", v.Published, strings.Join(v.Broken, "\n"))
 	}
+}
+
+// adminOptions connect as the admin identity, the one audits use (no
+// other may read the whole stream and ledger), with the rendered CA and,
+// with mutual TLS, admin's client certificate.
+func adminOptions(t *testing.T, objs []obj, sec map[string]string) []nats.Option {
+	t.Helper()
+	var opts []nats.Option
+	if pw, ok := sec[name("nats-admin")+"/password"]; ok {
+		opts = append(opts, nats.UserInfo("admin", pw))
+	}
+	dir := t.TempDir()
+	write := func(key string) string {
+		v, ok := sec[key]
+		if !ok {
+			t.Fatalf("no rendered %s for the admin's connection", key)
+		}
+		f := filepath.Join(dir, strings.ReplaceAll(key, "/", "_"))
+		if err := os.WriteFile(f, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if _, ok := sec[name("nats-tls")+"/ca.crt"]; ok {
+		opts = append(opts, nats.RootCAs(write(name("nats-tls")+"/ca.crt")))
+	}
+	if _, ok := sec[name("nats-admin-tls")+"/tls.crt"]; ok {
+		opts = append(opts, nats.ClientCert(write(name("nats-admin-tls")+"/tls.crt"), write(name("nats-admin-tls")+"/tls.key")))
+	}
+	return opts
 }
 
 // wantReceivedOnce checks a core NATS run, which stores nothing to audit:

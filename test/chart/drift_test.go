@@ -16,6 +16,15 @@ var chartOwnDefault = map[string]string{
 	"NATS_URL":         "the chart's NATS Service, not the binary's 127.0.0.1",
 	"STREAM_MAX_BYTES": "a share of nats.jetstream.maxFileStore",
 	"DEDUP_MAX_BYTES":  "a share of nats.jetstream.maxFileStore",
+	// The identity's files and names (contract of issue 19).
+	"NATS_USER":           "the identity's NATS user",
+	"NATS_PASSWORD_FILE":  "the mounted identity Secret",
+	"NATS_NKEY_SEED_FILE": "the mounted identity Secret",
+	"NATS_CA_FILE":        "the mounted server TLS Secret's ca.crt",
+	"NATS_CERT_FILE":      "the mounted client certificate",
+	"NATS_KEY_FILE":       "the mounted client certificate",
+	"NATS_INBOX_PREFIX":   "_INBOX_<user>, which only that user may subscribe to",
+	"PROVISION":           "false while the chart's provision Job makes the stream",
 }
 
 // testNames are the variables naming what audit.ChartNames names.

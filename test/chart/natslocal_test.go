@@ -22,6 +22,7 @@ type natsServer struct {
 	conf                string // path of its nats.conf
 	client, http, route int    // its local ports
 	env                 []string
+	mounts              map[string]string // the Secret volumes' mount paths → local folders
 }
 
 // localNATS is the rendered NATS: one server per StatefulSet replica, and
@@ -33,6 +34,70 @@ type localNATS struct {
 
 // podHost matches a pod's name under the headless Service, with the port.
 var podHost = regexp.MustCompile(`orders-nats-(\d+)\.orders-nats-headless:(4222|6222)`)
+
+// mounts writes the files of a container's Secret and projected volumes
+// (from the rendered Secrets, or the test's: secretData, "name/key" →
+// content) into local folders, as the kubelet mounts them, and returns
+// mount path → folder. A key no Secret has fails the test.
+func mounts(t *testing.T, o obj, ctr map[string]any, secretData map[string]string) map[string]string {
+	t.Helper()
+	volumes := map[string]any{}
+	list, _ := get(podSpec(o), "volumes").([]any)
+	for _, v := range list {
+		volumes[str(v, "name")] = v
+	}
+	out := map[string]string{}
+	vms, _ := ctr["volumeMounts"].([]any)
+	for _, vm := range vms {
+		v := volumes[str(vm, "name")]
+		var sources []any // each {name, items}
+		switch {
+		case get(v, "secret") != nil:
+			sources = []any{map[string]any{"name": str(v, "secret", "secretName"), "items": get(v, "secret", "items")}}
+		case get(v, "projected") != nil:
+			ps, _ := get(v, "projected", "sources").([]any)
+			for _, p := range ps {
+				sources = append(sources, get(p, "secret"))
+			}
+		default:
+			continue // config, pid and data: the tests rewrite those paths themselves
+		}
+		dir := t.TempDir()
+		for _, src := range sources {
+			secret := str(src, "name")
+			items, _ := get(src, "items").([]any)
+			if items == nil { // the whole Secret
+				for k := range secretData {
+					if n, key, _ := strings.Cut(k, "/"); n == secret {
+						items = append(items, map[string]any{"key": key, "path": key})
+					}
+				}
+			}
+			if len(items) == 0 {
+				t.Fatalf("%s mounts Secret %s, which has no data here", o.key(), secret)
+			}
+			for _, it := range items {
+				val, ok := secretData[secret+"/"+str(it, "key")]
+				if !ok {
+					t.Fatalf("%s mounts %s key %s, which no Secret has", o.key(), secret, str(it, "key"))
+				}
+				if err := os.WriteFile(filepath.Join(dir, str(it, "path")), []byte(val), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		out[str(vm, "mountPath")] = dir
+	}
+	return out
+}
+
+// localPaths rewrites each mount path in s to its local folder.
+func localPaths(s string, mounts map[string]string) string {
+	for path, dir := range mounts {
+		s = strings.ReplaceAll(s, path+"/", dir+"/")
+	}
+	return s
+}
 
 // renderedNATS writes each server's configuration from the rendered
 // ConfigMap and its environment from the StatefulSet (secrets from
@@ -65,13 +130,14 @@ func renderedNATS(t *testing.T, objs []obj, secretEnv map[string]string) *localN
 	env, order := containerEnv(t, containers(sts)[0])
 	for i := range l.servers {
 		s := &l.servers[i]
+		s.mounts = mounts(t, sts, containers(sts)[0], secretEnv)
 		dir := t.TempDir()
 		s.conf = filepath.Join(dir, "nats.conf")
 		rewrites := []struct{ re, repl string }{
 			{`(?m)^(\s*)store_dir: .*$`, `${1}store_dir: "` + filepath.Join(dir, "js") + `"`},
 			{`(?m)^(\s*)pid_file: .*$`, `${1}pid_file: "` + filepath.Join(dir, "nats.pid") + `"`},
 			{`(?m)^(\s*)port: 4222$`, fmt.Sprintf("${1}port: %d", s.client)},
-			{`(?m)^(\s*)http_port: 8222$`, fmt.Sprintf("${1}http_port: %d", s.http)},
+			{`(?m)^(\s*)(https?_port): 8222$`, fmt.Sprintf("${1}${2}: %d", s.http)},
 			{`(?m)^(\s*)port: 6222$`, fmt.Sprintf("${1}port: %d", s.route)},
 		}
 		c := conf
@@ -82,6 +148,7 @@ func renderedNATS(t *testing.T, objs []obj, secretEnv map[string]string) *localN
 			}
 			c = re.ReplaceAllString(c, r.repl)
 		}
+		c = localPaths(c, s.mounts)
 		if err := os.WriteFile(s.conf, []byte(c), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -156,12 +223,12 @@ func (l *localNATS) localURL(t *testing.T, url string) string {
 	t.Helper()
 	var out []string
 	for _, u := range strings.Split(url, ",") {
-		host, ok := strings.CutPrefix(u, "nats://")
+		scheme, host, ok := strings.Cut(u, "://")
 		local, known := l.hosts[host]
-		if !ok || !known {
+		if !ok || !known || (scheme != "nats" && scheme != "tls") {
 			t.Fatalf("NATS_URL %q: %q is not an address of the chart's NATS (%v)", url, u, sortedKeys(l.hosts))
 		}
-		out = append(out, "nats://"+local)
+		out = append(out, scheme+"://"+local)
 	}
 	return strings.Join(out, ",")
 }

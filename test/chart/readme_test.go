@@ -39,7 +39,7 @@ func TestChartReadmeCurrent(t *testing.T) {
 	if want := stdout.String(); string(have) != want {
 		t.Errorf("charts/orders/README.md is stale: run `make chart-docs`\n%s", firstDiff(string(have), want))
 	}
-	for _, key := range []string{"nats.cluster", "nats.auth.password", "imagePullSecrets", "consumer.topologySpreadConstraints", "nats.jetstream.storage.retainOnUninstall"} {
+	for _, key := range []string{"nats.cluster", "nats.tls.enabled", "nats.tls.source", "nats.auth.enabled", "nats.auth.users", "networkPolicy.enabled", "imagePullSecrets", "consumer.topologySpreadConstraints", "nats.jetstream.storage.retainOnUninstall"} {
 		if !strings.Contains(string(have), "| "+key+" |") {
 			t.Errorf("README.md has no row for %s", key)
 		}
