@@ -64,6 +64,21 @@ func matrix() []matrixCase {
 			// Secure by default: TLS, identities, the provision Job and the
 			// NetworkPolicies are there without a value set.
 			wantSecure(t, objs, securityWant{tls: true, auth: true})
+			// Every pod mounts its NATS files (checkPod: 0440) and reads
+			// them through its image user's group as fsGroup.
+			for _, o := range objs {
+				if podSpec(o) == nil {
+					continue
+				}
+				want := float64(65532)
+				if o.kind() == "StatefulSet" {
+					want = 1000
+				}
+				vols, _ := get(podSpec(o), "volumes").([]any)
+				if got := get(podSpec(o), "securityContext", "fsGroup"); got != want || len(vols) == 0 {
+					t.Errorf("%s: fsGroup %v with %d volumes, want fsGroup %v and its NATS files mounted", o.key(), got, len(vols), want)
+				}
+			}
 			for _, kind := range []string{"HorizontalPodAutoscaler", "ScaledObject", "PodMonitor", "ServiceMonitor", "PrometheusRule", "Certificate", "Issuer"} {
 				for _, o := range objs {
 					if o.kind() == kind {
@@ -288,9 +303,9 @@ func matrix() []matrixCase {
 			}
 		}},
 		{name: "platform-assigned UIDs", sets: []string{
-			"producer.podSecurityContext.runAsUser=null", "producer.podSecurityContext.runAsGroup=null",
+			"producer.podSecurityContext.runAsUser=null", "producer.podSecurityContext.runAsGroup=null", "producer.podSecurityContext.fsGroup=null",
 			"producer.securityContext.runAsUser=null", "producer.securityContext.runAsGroup=null",
-			"consumer.podSecurityContext.runAsUser=null", "consumer.podSecurityContext.runAsGroup=null",
+			"consumer.podSecurityContext.runAsUser=null", "consumer.podSecurityContext.runAsGroup=null", "consumer.podSecurityContext.fsGroup=null",
 			"consumer.securityContext.runAsUser=null", "consumer.securityContext.runAsGroup=null",
 			"nats.podSecurityContext.runAsUser=null", "nats.podSecurityContext.runAsGroup=null", "nats.podSecurityContext.fsGroup=null",
 		}, check: func(t *testing.T, objs []obj) {
@@ -474,6 +489,32 @@ func checkPod(t *testing.T, o obj) {
 	}
 	if get(spec, "securityContext", "runAsNonRoot") != true || str(spec, "securityContext", "seccompProfile", "type") != "RuntimeDefault" {
 		t.Errorf("%s: pod securityContext %v", o.key(), spec["securityContext"])
+	}
+	// The mounted NATS files (passwords, seeds, keys) are 0440, group
+	// fsGroup, so other users in the pod cannot read them. A pod that pins
+	// its user must then pin the fsGroup too, or that user could not read
+	// them either; one that pins neither gets both from the platform.
+	pinsUser := get(spec, "securityContext", "runAsUser") != nil
+	for _, c := range containers(o) {
+		pinsUser = pinsUser || get(c, "securityContext", "runAsUser") != nil
+	}
+	vols, _ := spec["volumes"].([]any)
+	for _, v := range vols {
+		var mode any
+		switch {
+		case get(v, "secret") != nil:
+			mode = get(v, "secret", "defaultMode")
+		case get(v, "projected") != nil:
+			mode = get(v, "projected", "defaultMode")
+		default:
+			continue
+		}
+		if mode != float64(0o440) {
+			t.Errorf("%s: volume %s has defaultMode %v, want 0440 (%d)", o.key(), str(v, "name"), mode, 0o440)
+		}
+		if fsGroup := get(spec, "securityContext", "fsGroup"); pinsUser && fsGroup == nil {
+			t.Errorf("%s: pins its user but no fsGroup: it cannot read volume %s (0440)", o.key(), str(v, "name"))
+		}
 	}
 	for _, c := range containers(o) {
 		sc := c["securityContext"]

@@ -221,6 +221,9 @@ and TLS are off); call with (dict "root" $ "id" "producer"). */}}
 {{- if or $v.nats.auth.enabled $v.nats.tls.enabled }}
 - name: nats-client
   projected:
+    # 0440: readable by the pod's fsGroup (podSecurityContext, or the one
+    # the platform assigns), not by every user in the pod.
+    defaultMode: 288
     sources:
       {{- if $v.nats.auth.enabled }}
       {{- $key := ternary "nkey.seed" "password" (ne (index $v.nats.auth.users .id).nkey "") }}
