@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/test/audit"
 )
 
@@ -195,12 +199,18 @@ func TestNATSConfigValid(t *testing.T) {
 // Only pod-local addresses change: each NATS address (the Service, or each
 // server of a cluster) becomes 127.0.0.1 and a free local port.
 //
+// While they run, admin publishes two bad orders (badOrders) on the order
+// subject: the consumers must dead-letter each with its reason, which runs
+// the consumer's dead-letter path under its own least-privilege user (the
+// deferred check fails on any permissions violation a server logged).
+//
 // The helm test's own verdict is not the only one: the test then audits
 // from outside, against the ids both producers logged as published. On
 // JetStream the audit reads the stream, the dead letters and the ledger
 // from NATS and holds them to audit.Check's rules, those of the chaos and
 // e2e suites: every published order recorded exactly once, none lost, none
-// dead-lettered. Core NATS keeps no stream, so there the consumers' logs
+// dead-lettered, and each bad order dead-lettered exactly once, naming its
+// stream sequence. Core NATS keeps no stream, so there the consumers' logs
 // show each published order received by one consumer.
 func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 	cases := []struct {
@@ -310,6 +320,9 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			test, tenv := localEnv("Pod/"+name("test-orders-flow"), name("test-orders-flow"))
 			began := time.Now()
 			helmTest := testkit.Start(t, producer, tenv, testkit.Name("helm-test"), testkit.WaitBound(90*time.Second))
+			// The bad orders go in among the helm test's and the producer
+			// Deployment's orders.
+			bad := wantDeadLettered(t, cenv, adminOptions(t, objs, sec), consumers)
 			if code := helmTest.Wait(t); code != 0 {
 				t.Fatalf("helm test producer (%s): exit %d after %v\n%s", strings.Join(tenv, " "), code, time.Since(began), helmTest.Stderr())
 			}
@@ -326,7 +339,7 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 			if test["DELIVERY_MODE"] == "core" {
 				wantReceivedOnce(t, count, []*testkit.Proc{helmTest, prod}, consumers)
 			} else {
-				wantAudited(t, cenv, adminOptions(t, objs, sec), count, helmTest, []*testkit.Proc{prod}, consumers)
+				wantAudited(t, cenv, adminOptions(t, objs, sec), count, helmTest, []*testkit.Proc{prod}, consumers, bad)
 			}
 			stop(t, 25*time.Second, consumers...)
 		})
@@ -337,14 +350,15 @@ func TestOrdersFlowWithRenderedEnv(t *testing.T) {
 // rendered names, address and credentials) until audit.Check finds the
 // run kept every promise against the ids the producers logged as
 // published (none lost, none dead-lettered, none twice, the durable
-// drained), or reports what it broke once testkit.Bound passed; and the
-// helm test must have published its count.
-func wantAudited(t *testing.T, env map[string]string, opts []nats.Option, count int, helmTest *testkit.Proc, producers, consumers []*testkit.Proc) {
+// drained) and the bad messages sent (each dead-lettered exactly once, no
+// other dead letter), or reports what it broke once testkit.Bound passed;
+// and the helm test must have published its count.
+func wantAudited(t *testing.T, env map[string]string, opts []nats.Option, count int, helmTest *testkit.Proc, producers, consumers []*testkit.Proc, bad []audit.Sent) {
 	t.Helper()
 	if n := len(audit.PublishedIDs(helmTest)); n < count {
 		t.Errorf("the helm test logged %d orders as published, want PUBLISH_COUNT=%d", n, count)
 	}
-	expect := audit.Expect{Published: audit.PublishedIDs(append([]*testkit.Proc{helmTest}, producers...)...)}
+	expect := audit.Expect{Published: audit.PublishedIDs(append([]*testkit.Proc{helmTest}, producers...)...), Bad: bad}
 	names := audit.Names{Stream: env["STREAM_NAME"], Orders: env["SUBJECT"], DeadLetters: env["DEAD_LETTER_SUBJECT"],
 		Bucket: env["DEDUP_BUCKET"], Durable: env["QUEUE_GROUP"]}
 	nc, err := nats.Connect(env["NATS_URL"], opts...)
@@ -364,7 +378,155 @@ func wantAudited(t *testing.T, env map[string]string, opts []nats.Option, count 
 	}, testkit.Every(500*time.Millisecond))
 	if err != nil {
 		t.Errorf("audit of %d published orders broke:\n%s", v.Published, strings.Join(v.Broken, "\n"))
+		return
 	}
+	t.Logf("audit: %d published, %d recorded, %d lost, %d twice, %d unknown; %d of %d bad orders dead-lettered once",
+		v.Published, v.Recorded, v.Lost, v.Twice, v.Unknown, v.DeadOnce, len(bad))
+}
+
+// badOrders are what a careless publisher could send on the order subject:
+// the consumers must dead-letter each, with its reason, and process none.
+// Their ids are no producer's, so the audit cannot take them for orders.
+var badOrders = []struct {
+	name   string
+	body   string
+	reason string // the Orders-Dead-Letter-Reason header
+	err    error  // the Orders-Dead-Letter-Error header begins with its text
+}{
+	{"malformed: the JSON is cut off", `{"id":"order-chart-malformed","product_id":"sku-1","quantity":`,
+		events.ReasonMalformed, events.ErrMalformed},
+	{"invalid: quantity 0", `{"id":"order-chart-invalid","product_id":"sku-1","quantity":0,"created_at":"2026-11-25T08:00:00Z"}`,
+		events.ReasonInvalid, events.ErrInvalid},
+}
+
+// wantDeadLettered publishes badOrders as admin (no other identity may
+// publish an order but the producers) on the order subject while the
+// consumers run, waits until a consumer dead-lettered each one, checks
+// the dead letters and returns the bad orders as the audit expects them.
+// On JetStream it reads the dead letters from the stream, as the audit
+// does, and each bad order carries the sequence its dead letter must name;
+// core NATS stores nothing, so there admin subscribes to the dead-letter
+// subject before publishing.
+func wantDeadLettered(t *testing.T, env map[string]string, opts []nats.Option, consumers []*testkit.Proc) []audit.Sent {
+	t.Helper()
+	core := env["DELIVERY_MODE"] == "core"
+	nc, err := nats.Connect(env["NATS_URL"], opts...)
+	if err != nil {
+		t.Fatalf("admin: connect to %s: %v", env["NATS_URL"], err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Bound)
+	defer cancel()
+
+	var (
+		dead func() []*nats.Msg // the dead letters so far
+		js   jetstream.JetStream
+	)
+	if core {
+		var mu sync.Mutex
+		var got []*nats.Msg
+		if _, err := nc.Subscribe(env["DEAD_LETTER_SUBJECT"], func(m *nats.Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, m)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil { // the server has the subscription before any bad order
+			t.Fatal(err)
+		}
+		dead = func() []*nats.Msg {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(got)
+		}
+	} else {
+		if js, err = jetstream.New(nc); err != nil {
+			t.Fatal(err)
+		}
+		stream, err := js.Stream(ctx, env["STREAM_NAME"])
+		if err != nil {
+			t.Fatalf("admin: stream %s: %v", env["STREAM_NAME"], err)
+		}
+		dead = func() []*nats.Msg {
+			var out []*nats.Msg
+			for _, m := range audit.StreamMessages(t, stream, env["DEAD_LETTER_SUBJECT"]) {
+				out = append(out, &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
+			}
+			return out
+		}
+	}
+
+	began := time.Now()
+	sent := make([]audit.Sent, len(badOrders))
+	for i, b := range badOrders {
+		sent[i].Body = []byte(b.body)
+		if core {
+			err = nc.Publish(env["SUBJECT"], sent[i].Body)
+		} else {
+			var ack *jetstream.PubAck
+			if ack, err = js.Publish(ctx, env["SUBJECT"], sent[i].Body); err == nil {
+				sent[i].Seq = ack.Sequence
+			}
+		}
+		if err != nil {
+			t.Fatalf("admin: publish %s on %s: %v", b.name, env["SUBJECT"], err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A consumer logs "message dead-lettered" once its dead letter is
+	// published, so both the letters and the log lines are awaited.
+	var letters []*nats.Msg
+	loggedBy := func() (map[string][]string, int) { // instance → reasons
+		by, n := map[string][]string{}, 0
+		for _, c := range consumers {
+			for _, r := range c.Logged("message dead-lettered") {
+				by[c.Name] = append(by[c.Name], r.String("reason"))
+				n++
+			}
+		}
+		return by, n
+	}
+	testkit.Eventually(t, "the bad orders dead-lettered", testkit.Bound, func() (bool, string) {
+		letters = dead()
+		_, logged := loggedBy()
+		return len(letters) >= len(badOrders) && logged >= len(badOrders),
+			fmt.Sprintf("%d dead letters on %s, %d logged by the consumers", len(letters), env["DEAD_LETTER_SUBJECT"], logged)
+	}, testkit.Every(50*time.Millisecond))
+	took := time.Since(began)
+
+	if len(letters) != len(badOrders) {
+		t.Errorf("%d dead letters on %s, want %d (one per bad order)", len(letters), env["DEAD_LETTER_SUBJECT"], len(badOrders))
+	}
+	if by, n := loggedBy(); n != len(badOrders) {
+		t.Errorf("the consumers logged %d dead letters (%v), want %d", n, by, len(badOrders))
+	}
+	for i, b := range badOrders {
+		j := slices.IndexFunc(letters, func(m *nats.Msg) bool { return string(m.Data) == b.body })
+		if j < 0 {
+			t.Errorf("%s: no dead letter carries its body", b.name)
+			continue
+		}
+		h := letters[j].Header
+		if got := h.Get(events.HeaderDeadLetterReason); got != b.reason {
+			t.Errorf("%s: dead-letter reason %q, want %q", b.name, got, b.reason)
+		}
+		if got := h.Get(events.HeaderDeadLetterError); !strings.HasPrefix(got, b.err.Error()) {
+			t.Errorf("%s: dead-letter error %q, want %q first", b.name, got, b.err)
+		}
+		if got := h.Get(events.HeaderOriginalSubject); got != env["SUBJECT"] {
+			t.Errorf("%s: original subject %q, want %q", b.name, got, env["SUBJECT"])
+		}
+		if !core && h.Get(events.HeaderOriginalSequence) != strconv.FormatUint(sent[i].Seq, 10) {
+			t.Errorf("%s: original sequence %q, want %d, its publish ack's", b.name, h.Get(events.HeaderOriginalSequence), sent[i].Seq)
+		}
+	}
+	by, _ := loggedBy()
+	t.Logf("%d bad orders dead-lettered in %v (reasons by consumer: %v)", len(badOrders), took.Round(time.Millisecond), by)
+	return sent
 }
 
 // adminOptions connect as the admin identity, the one audits use (no
