@@ -15,18 +15,18 @@ import (
 // symptom, not the variable.
 // withCA says whether NATS_CA_FILE is set: without it, nats.go upgrades
 // to TLS when the server requires it and checks the server's certificate
-// against the system's CAs.
-func explain(err error, withCA bool) error {
+// against the system's CAs. withCert says whether NATS_CERT_FILE is.
+func explain(err error, withCA, withCert bool) error {
 	if err == nil {
 		return nil
 	}
-	if hint := hint(err, withCA); hint != "" {
+	if hint := hint(err, withCA, withCert); hint != "" {
 		return fmt.Errorf("%s: %w", hint, err)
 	}
 	return err
 }
 
-func hint(err error, withCA bool) string {
+func hint(err error, withCA, withCert bool) string {
 	var (
 		unknownCA x509.UnknownAuthorityError
 		invalid   x509.CertificateInvalidError
@@ -44,7 +44,12 @@ func hint(err error, withCA bool) string {
 		return "TLS: the server's certificate is not valid for the host in NATS_URL"
 	case strings.Contains(msg, "tls: certificate required"):
 		return "TLS: the server requires a client certificate (mutual TLS): set NATS_CERT_FILE and NATS_KEY_FILE"
-	case strings.Contains(msg, "tls: bad certificate"), strings.Contains(msg, "tls: unknown certificate authority"),
+	// With TLS 1.3 the client's side of the handshake ends before the
+	// server checks the client's certificate, so a server that wants one
+	// may only close the connection.
+	case strings.Contains(msg, "closed by remote after TLS handshake") && !withCert:
+		return "TLS: the server closed the connection after the handshake; it may require a client certificate (mutual TLS): set NATS_CERT_FILE and NATS_KEY_FILE"
+	case strings.Contains(msg, "tls: bad certificate"), strings.Contains(msg, "closed by remote after TLS handshake"), strings.Contains(msg, "tls: unknown certificate authority"),
 		strings.Contains(msg, "tls: expired certificate"):
 		return "TLS: the server refused our client certificate (NATS_CERT_FILE)"
 	case errors.Is(err, nats.ErrSecureConnRequired):

@@ -133,7 +133,7 @@ func TestConnectFailuresSayWhat(t *testing.T) {
 		{"wrong CA", good, false, natsconn.Security{User: "producer", PasswordFile: password, CAFile: otherCA.File}, "not signed by a CA in NATS_CA_FILE"},
 		{"expired server certificate", expired, false, natsconn.Security{User: "producer", PasswordFile: password, CAFile: ca.File}, "TLS: a certificate has expired or is not valid yet"},
 		{"certificate for another host", elsewhere, false, natsconn.Security{User: "producer", PasswordFile: password, CAFile: ca.File}, "not valid for the host in NATS_URL"},
-		{"no client certificate", good, true, natsconn.Security{User: "producer", PasswordFile: password, CAFile: ca.File}, "requires a client certificate (mutual TLS)"},
+		{"no client certificate", good, true, natsconn.Security{User: "producer", PasswordFile: password, CAFile: ca.File}, "a client certificate (mutual TLS): set NATS_CERT_FILE and NATS_KEY_FILE"},
 		{"wrong password", good, false, natsconn.Security{User: "producer", PasswordFile: wrongPassword, CAFile: ca.File}, "the server refused our credentials"},
 	}
 	for _, tc := range tests {

@@ -23,6 +23,7 @@ var ErrNotConnected = errors.New("nats not connected")
 type Status struct {
 	urls     string
 	withCA   bool // NATS_CA_FILE is set
+	withCert bool // NATS_CERT_FILE is set
 	log      *slog.Logger
 	nc       atomic.Pointer[nats.Conn]
 	attempts atomic.Int64
@@ -40,7 +41,7 @@ type Status struct {
 const deniedFor = time.Minute
 
 func newStatus(cfg Config, log *slog.Logger) *Status {
-	return &Status{urls: Redact(cfg.URL), withCA: cfg.CAFile != "", log: log}
+	return &Status{urls: Redact(cfg.URL), withCA: cfg.CAFile != "", withCert: cfg.CertFile != "", log: log}
 }
 
 // Check returns nil while the connection is connected, else an error
@@ -60,7 +61,10 @@ func (s *Status) Check() error {
 	if last == nil || st == nats.CLOSED {
 		return fmt.Errorf("%w: %s (%s)", ErrNotConnected, strings.ToLower(st.String()), s.urls)
 	}
-	return fmt.Errorf("%w: %s unreachable after %d attempts: %v", ErrNotConnected, s.urls, s.attempts.Load(), last)
+	// No attempt count: nats.go reports every failed dial, but a failed
+	// TLS handshake or CONNECT only on the first connect, while it keeps
+	// retrying; the last error it reported is what to fix.
+	return fmt.Errorf("%w: %s unreachable: %v", ErrNotConnected, s.urls, last)
 }
 
 // recentDenial returns the last permissions violation if it happened
@@ -88,7 +92,7 @@ func (s *Status) denied(err error) {
 // a second.
 func (s *Status) attemptFailed(nc *nats.Conn, err error) {
 	n := s.attempts.Add(1)
-	err = explain(err, s.withCA)
+	err = explain(err, s.withCA, s.withCert)
 	s.mu.Lock()
 	s.lastErr = err
 	s.mu.Unlock()
