@@ -24,7 +24,7 @@ import (
 func autoscalingCluster(r *scenario) {
 	t, e := r.t, r.e
 	r.install(append(kedaValues(), "--set", "nats.cluster.enabled=true")...)
-	r.conn = e.connectNATS(t, natsServers, "", "")
+	r.conn = e.connectNATS(t, natsServers, e.releaseCreds(t))
 	rl := startReplicaLog(e, r.conn.js, 2*time.Second)
 	t.Cleanup(rl.close)
 	var jsz []string

@@ -51,7 +51,7 @@ const (
 func autoscaling(r *scenario) {
 	t, e := r.t, r.e
 	r.install(kedaValues()...)
-	r.conn = e.connectNATS(t, 1, "", "")
+	r.conn = e.connectNATS(t, 1, e.releaseCreds(t))
 	rl := startReplicaLog(e, r.conn.js, 2*time.Second)
 	t.Cleanup(rl.close)
 	var timeline []string

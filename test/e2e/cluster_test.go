@@ -19,19 +19,19 @@ import (
 // natsServers is the clustered scenario's NATS size (nats.cluster.replicas).
 const natsServers = 3
 
-// clustered: three NATS servers with route auth, R3 stream and ledger; crash
-// the stream leader, delete the ledger leader's pod, roll every server
-// while the consumers scale 2 -> 5 -> 2.
+// clustered: three NATS servers on the chart's defaults (TLS for clients
+// and routes, an identity per side), R3 stream and ledger; crash the
+// stream leader, delete the ledger leader's pod, roll every server while
+// the consumers scale 2 -> 5 -> 2, renew the server certificate while
+// orders flow.
 func clustered(r *scenario) {
 	t, e, ctx := r.t, r.e, r.ctx
 	consumerDeploy := "deploy/" + e.release + "-consumer"
-	password := randomHex(t)
 
 	// 1. install; helm test; stream and ledger R3, each with a leader and
 	// two current replicas.
-	r.install("--set", "nats.cluster.enabled=true", "--set", "nats.auth.enabled=true",
-		"--set-string", "nats.auth.password="+password)
-	r.conn = e.connectNATS(t, natsServers, "orders", password)
+	r.install("--set", "nats.cluster.enabled=true")
+	r.conn = e.connectNATS(t, natsServers, e.releaseCreds(t))
 	r.step("1 stream and ledger R3: a leader, two current replicas", func() {
 		waitR3(t, r.conn.js, "after install")
 		waitFlowing(t, r.conn.js, "after install")
@@ -43,7 +43,11 @@ func clustered(r *scenario) {
 		leader := waitR3(t, r.conn.js, "before the crash")[names.Stream]
 		before := restarts(t, e, leader)
 		t.Logf("crashing %s (restarts %d)", leader, before)
-		e.mustKC(t, ctx, "exec", leader, "-c", "nats", "--", "sh", "-c", "kill -QUIT 1")
+		// By the pid in nats-server's pid file, not PID 1: with the
+		// certificate reloader the pod shares one process namespace, whose
+		// PID 1 is the pause process. The Go runtime's default for
+		// SIGQUIT is a crash (goroutine dump, exit 2, no shutdown).
+		e.mustKC(t, ctx, "exec", leader, "-c", "nats", "--", "sh", "-c", `kill -QUIT "$(cat /var/run/nats/nats.pid)"`)
 		testkit.Eventually(t, leader+" restarted in place and ready", stepTimeout, func() (bool, string) {
 			n, last, ready := containerState(e, leader)
 			return n > before && ready, fmt.Sprintf("restarts %d, last exit %s, ready %v", n, last, ready)
@@ -84,7 +88,11 @@ func clustered(r *scenario) {
 		return "kubectl rollout restart statefulset, highest ordinal first"
 	})
 
-	// 4. drain and audit, with every server back and current.
+	// 4. a new server certificate, taken up by every server without a
+	// restart.
+	rotateServerCert(r, natsServers, consumers)
+
+	// 5. drain and audit, with every server back and current.
 	r.drain(consumers)
 	r.step("settle: stream and ledger R3 and current", func() { waitR3(t, r.conn.js, "before the audit") })
 }
@@ -158,12 +166,14 @@ func waitNewLeader(t *testing.T, js natsjs.JetStream, stream, old string) string
 }
 
 // containerState returns the nats container's restarts, how it last
-// exited, and whether the pod is ready.
+// exited, and whether the pod is ready. By name: the pod has the
+// certificate reloader beside it, and the kubelet lists container
+// statuses sorted by name, not in the spec's order.
 func containerState(e env, podName string) (restarts int, lastExit string, ready bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := e.kc(ctx, "--request-timeout=10s", "get", "pod", podName, "-o",
-		`jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.exitCode}/{.status.containerStatuses[0].lastState.terminated.reason} {.status.conditions[?(@.type=="Ready")].status}`)
+		`jsonpath={.status.containerStatuses[?(@.name=="nats")].restartCount} {.status.containerStatuses[?(@.name=="nats")].lastState.terminated.exitCode}/{.status.containerStatuses[?(@.name=="nats")].lastState.terminated.reason} {.status.conditions[?(@.type=="Ready")].status}`)
 	if err != nil {
 		return 0, err.Error(), false
 	}

@@ -96,27 +96,43 @@ func (r *scenario) stepTable(title string) *testkit.Table {
 	return tb
 }
 
-// install runs helm install --wait with the producer at the scenario's
-// rate and the given extra values, and checks every NATS PVC is bound.
+// install runs helm install --wait of this chart with the producer at the
+// scenario's rate and the given extra values, checks every NATS PVC is
+// bound, and runs helm test.
 func (r *scenario) install(extra ...string) {
+	r.step("1 helm install --wait", func() { r.installRelease(r.e.chart, extra...) })
+	r.helmTest("1 helm test")
+}
+
+// releaseValues are the values every install and every upgrade without
+// --reuse-values gives: the producer's rate and the images under test.
+func (e env) releaseValues() []string {
+	args := []string{"--set-string", "producer.env.PUBLISH_RATE=" + e.rate}
+	if e.tag != "" {
+		args = append(args, "--set", "producer.image.tag="+e.tag, "--set", "consumer.image.tag="+e.tag)
+	}
+	return args
+}
+
+// installRelease installs chart (this one or an older one) in the
+// scenario's namespace and checks every NATS PVC is bound.
+func (r *scenario) installRelease(chart string, extra ...string) {
 	t, e := r.t, r.e
-	r.step("1 helm install --wait", func() {
-		e.createNamespace(t, r.ctx)
-		args := []string{"install", e.release, e.chart, "--create-namespace", "--wait", "--timeout", e.helmTimeout,
-			"--set-string", "producer.env.PUBLISH_RATE=" + e.rate}
-		if e.tag != "" {
-			args = append(args, "--set", "producer.image.tag="+e.tag, "--set", "consumer.image.tag="+e.tag)
-		}
-		e.mustHelm(t, r.ctx, append(args, extra...)...)
-		pvc := e.mustKC(t, r.ctx, "get", "pvc", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}")
-		if strings.Contains(pvc, "=Pending") || !strings.Contains(pvc, "=Bound") {
-			t.Fatalf("NATS PVCs not all bound: %q", pvc)
-		}
-		t.Logf("PVCs: %s", pvc)
-	})
-	r.step("1 helm test", func() {
-		out := e.mustHelm(t, r.ctx, "test", e.release, "--logs", "--timeout", e.helmTimeout)
-		t.Logf("helm test:\n%s", lastLines(out, 4))
+	e.createNamespace(t, r.ctx)
+	args := append([]string{"install", e.release, chart, "--create-namespace", "--wait", "--timeout", e.helmTimeout}, e.releaseValues()...)
+	e.mustHelm(t, r.ctx, append(args, extra...)...)
+	pvc := e.mustKC(t, r.ctx, "get", "pvc", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}")
+	if strings.Contains(pvc, "=Pending") || !strings.Contains(pvc, "=Bound") {
+		t.Fatalf("NATS PVCs not all bound: %q", pvc)
+	}
+	t.Logf("PVCs: %s", pvc)
+}
+
+// helmTest runs the chart's helm test as a step.
+func (r *scenario) helmTest(name string) {
+	r.step(name, func() {
+		out := r.e.mustHelm(r.t, r.ctx, "test", r.e.release, "--logs", "--timeout", r.e.helmTimeout)
+		r.t.Logf("helm test:\n%s", lastLines(out, 4))
 	})
 }
 

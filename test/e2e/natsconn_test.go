@@ -5,7 +5,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"net"
 	"os/exec"
 	"strings"
@@ -27,12 +31,103 @@ import (
 type natsConn struct {
 	nc    *nats.Conn
 	js    natsjs.JetStream
+	urls  []string // one per server, in ordinal order: nats://127.0.0.1:<forwarded port>
+	creds natsCreds
 	close func()
 }
 
+// natsCreds is how the e2e talks to the release's NATS: the identity
+// (user empty: none) and, when the servers speak TLS, the CA that signs
+// their certificate and the name to verify it for.
+type natsCreds struct {
+	user, password string
+	ca             *x509.CertPool // nil: plaintext
+	serverName     string
+}
+
+// fullname is the chart's orders.fullname for the release (no
+// fullnameOverride): the release name when it contains the chart's name,
+// else <release>-orders. Every object the tests look up by name starts
+// with it.
+func (e env) fullname() string {
+	if strings.Contains(e.release, "orders") {
+		return e.release
+	}
+	return e.release + "-orders"
+}
+
+// secretData reads a Secret of the scenario's namespace with kubectl (the
+// tests never hold an API client of their own); the values are decoded.
+func (e env) secretData(ctx context.Context, name string) (map[string][]byte, error) {
+	out, err := e.kc(ctx, "--request-timeout=10s", "get", "secret", name, "-o", "json")
+	if err != nil {
+		return nil, err
+	}
+	var s struct {
+		Data map[string][]byte // base64 in JSON, decoded by encoding/json
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		return nil, fmt.Errorf("decode secret %s: %w", name, err)
+	}
+	return s.Data, nil
+}
+
+// releaseCreds are the chart's defaults as an operator uses them: TLS
+// verified against ca.crt of <F>-nats-tls for the Service's name (a name
+// the server certificate carries; the forwards connect to 127.0.0.1, which
+// it carries too, but the Service name is what clients in the cluster
+// verify), and the admin identity (<F>-nats-admin, key password), the one
+// identity allowed to read the ledger, the dead letters and the durable
+// for the audit and to step a consumer leader down.
+func (e env) releaseCreds(t *testing.T) natsCreds {
+	t.Helper()
+	ctx := context.Background()
+	tlsSecret, admin := e.fullname()+"-nats-tls", e.fullname()+"-nats-admin"
+	var ca, password []byte
+	// The release was installed with --wait, so both exist; the poll only
+	// rides out an API server that is slow to answer.
+	testkit.Eventually(t, "the release's CA and admin password (Secrets "+tlsSecret+", "+admin+")", flowTimeout, testkit.NoError(func() error {
+		d, err := e.secretData(ctx, tlsSecret)
+		if err != nil {
+			return err
+		}
+		if ca = d["ca.crt"]; len(ca) == 0 {
+			return fmt.Errorf("secret %s has no ca.crt", tlsSecret)
+		}
+		if d, err = e.secretData(ctx, admin); err != nil {
+			return err
+		}
+		if password = d["password"]; len(password) == 0 {
+			return fmt.Errorf("secret %s has no password", admin)
+		}
+		return nil
+	}), testkit.Every(time.Second))
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		t.Fatalf("ca.crt of %s holds no PEM certificate", tlsSecret)
+	}
+	return natsCreds{user: "admin", password: string(password), ca: pool, serverName: e.fullname() + "-nats"}
+}
+
+// options are creds as nats.go options.
+func (c natsCreds) options() []nats.Option {
+	var opts []nats.Option
+	if c.user != "" {
+		opts = append(opts, nats.UserInfo(c.user, c.password))
+	}
+	if c.ca != nil {
+		opts = append(opts, nats.Secure(c.tlsConfig()))
+	}
+	return opts
+}
+
+func (c natsCreds) tlsConfig() *tls.Config {
+	return &tls.Config{RootCAs: c.ca, ServerName: c.serverName, MinVersion: tls.VersionTLS12}
+}
+
 // connectNATS forwards to the pods <release>-nats-0 … -(servers-1) and
-// connects with the release's credentials (user and password empty: none).
-func (e env) connectNATS(t *testing.T, servers int, user, password string) *natsConn {
+// connects with creds.
+func (e env) connectNATS(t *testing.T, servers int, creds natsCreds) *natsConn {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -51,20 +146,21 @@ func (e env) connectNATS(t *testing.T, servers int, user, password string) *nats
 		}()
 	}
 	stop := func() { cancel(); wg.Wait() }
-	opts := []nats.Option{
+	opts := append([]nats.Option{
 		nats.Name("orders-e2e"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(true), nats.DontRandomize(),
-	}
-	if user != "" {
-		opts = append(opts, nats.UserInfo(user, password))
-	}
+	}, creds.options()...)
 	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
 		stop()
 		t.Fatalf("connect to NATS through port-forwards %v: %v", urls, err)
 	}
 	if err := testkit.Await(t, fmt.Sprintf("NATS connected through port-forwards %v", urls), 60*time.Second, func() (bool, string) {
-		return nc.IsConnected(), nc.Status().String()
+		seen := nc.Status().String()
+		if err := nc.LastError(); err != nil {
+			seen += ", last error: " + err.Error()
+		}
+		return nc.IsConnected(), seen
 	}, testkit.Every(200*time.Millisecond)); err != nil {
 		nc.Close()
 		stop()
@@ -77,7 +173,35 @@ func (e env) connectNATS(t *testing.T, servers int, user, password string) *nats
 		t.Fatal(err)
 	}
 	var once sync.Once
-	return &natsConn{nc: nc, js: js, close: func() { once.Do(func() { nc.Close(); stop() }) }}
+	return &natsConn{nc: nc, js: js, urls: urls, creds: creds, close: func() { once.Do(func() { nc.Close(); stop() }) }}
+}
+
+// servedSerial makes a fresh TLS connection to server i (its own forward)
+// and returns the serial number of the certificate the server presented,
+// after it verified against the release's CA: the certificate that server
+// serves now, whatever the established connections were handshaken with.
+func (c *natsConn) servedSerial(i int) (*big.Int, error) {
+	if c.creds.ca == nil {
+		return nil, fmt.Errorf("the connection is not TLS")
+	}
+	var serial *big.Int
+	cfg := c.creds.tlsConfig()
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) > 0 {
+			serial = cs.PeerCertificates[0].SerialNumber
+		}
+		return nil
+	}
+	opts := append(c.creds.options(), nats.Secure(cfg), nats.NoReconnect(), nats.Timeout(5*time.Second), nats.Name("orders-e2e-cert-probe"))
+	nc, err := nats.Connect(c.urls[i], opts...)
+	if err != nil {
+		return nil, err
+	}
+	nc.Close()
+	if serial == nil {
+		return nil, fmt.Errorf("%s presented no certificate", c.urls[i])
+	}
+	return serial, nil
 }
 
 // forward runs `kubectl port-forward pod/name port:4222` until ctx ends,

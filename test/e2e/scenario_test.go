@@ -85,28 +85,36 @@ func uninstall(t *testing.T, e env) {
 	t.Logf("uninstalled %s in %s", e.namespace, time.Since(start).Round(100*time.Millisecond))
 }
 
-// singleServer: one NATS server; scale, roll each side, restart NATS.
+// singleServer: one NATS server. The release starts on the previous chart
+// with user/password auth and is upgraded to this chart's defaults (TLS,
+// an identity per side) while the producer publishes; then refusals from
+// pods in the cluster, cert-manager's objects dry-run, scale, roll each
+// side, restart NATS.
 func singleServer(r *scenario) {
 	t, e, ctx := r.t, r.e, r.ctx
 	consumerDeploy := "deploy/" + e.release + "-consumer"
 	producerDeploy := "deploy/" + e.release + "-producer"
 
-	// 1. install with default values, producer at a steady rate; helm test.
-	r.install()
-	r.conn = e.connectNATS(t, 1, "", "")
-	r.step("1 orders flowing", func() { waitFlowing(t, r.conn.js, "after install") })
-	r.step("1 each pod's GOMEMLIMIT is 90% of its memory limit", func() {
+	// 1–2. the previous chart, then the upgrade to this one; helm test.
+	upgradeFromPrevious(r, 2) // 2: both charts' consumer.replicaCount
+	r.helmTest("2 helm test")
+	r.step("2 each pod's GOMEMLIMIT is 90% of its memory limit", func() {
 		checkMemoryLimits(t, e, "producer", "consumer")
 	})
 
-	// 2. five consumers, each one processing.
-	r.step(fmt.Sprintf("2 scale consumers to %d, all processing", e.consumers), func() {
+	// 3. what the defaults refuse, seen from pods in the cluster; the
+	// cert-manager variant of the chart against cert-manager's CRDs.
+	refusals(r)
+	certManagerDryRun(r)
+
+	// 4. five consumers, each one processing.
+	r.step(fmt.Sprintf("4 scale consumers to %d, all processing", e.consumers), func() {
 		e.mustKC(t, ctx, "scale", consumerDeploy, fmt.Sprintf("--replicas=%d", e.consumers))
 		waitConsumersProcessing(t, e, r.scr, e.consumers, "after scaling up")
 	})
 
-	// 3. roll the consumers only.
-	r.disrupt("3 roll consumers to "+e.tag2+" (producer untouched)", e.consumers, func() string {
+	// 5. roll the consumers only.
+	r.disrupt("5 roll consumers to "+e.tag2+" (producer untouched)", e.consumers, func() string {
 		before := e.mustPods(t, ctx, "producer")
 		e.mustHelm(t, ctx, "upgrade", e.release, e.chart, "--reuse-values", "--wait", "--timeout", e.helmTimeout,
 			"--set", "consumer.image.tag="+e.tag2, "--set", fmt.Sprintf("consumer.replicaCount=%d", e.consumers))
@@ -117,8 +125,8 @@ func singleServer(r *scenario) {
 		return "helm upgrade, maxSurge 1"
 	})
 
-	// 4. roll the producer only.
-	r.disrupt("4 roll producer to "+e.tag2+" (consumers untouched)", e.consumers, func() string {
+	// 6. roll the producer only.
+	r.disrupt("6 roll producer to "+e.tag2+" (consumers untouched)", e.consumers, func() string {
 		before := e.mustPods(t, ctx, "consumer")
 		e.mustHelm(t, ctx, "upgrade", e.release, e.chart, "--reuse-values", "--wait", "--timeout", e.helmTimeout,
 			"--set", "producer.image.tag="+e.tag2)
@@ -129,8 +137,8 @@ func singleServer(r *scenario) {
 		return "helm upgrade"
 	})
 
-	// 5. delete the NATS pod: it comes back with its stream, orders flow.
-	r.disrupt("5 delete the NATS pod, stream survives", e.consumers, func() string {
+	// 7. delete the NATS pod: it comes back with its stream, orders flow.
+	r.disrupt("7 delete the NATS pod, stream survives", e.consumers, func() string {
 		before := streamState(t, r.conn.js)
 		old := e.mustPods(t, ctx, "nats")
 		e.mustKC(t, ctx, "delete", "pod", e.release+"-nats-0", "--wait=true", "--timeout=3m")
@@ -145,7 +153,7 @@ func singleServer(r *scenario) {
 		return "kubectl delete pod (SIGTERM, no lame duck on a single server)"
 	})
 
-	// 6. one consumer, producer stopped, nothing pending.
+	// 8. one consumer, producer stopped, nothing pending.
 	r.drain(1)
 }
 
