@@ -210,7 +210,7 @@ func refusals(r *scenario) {
 			lines = append(lines, fmt.Sprintf("%s (pod %s):\n      %s", rf.what, name, rf.seen))
 			if rf.pod["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["name"] != "nc" {
 				if body := e.readyz(ctx, name); body != "" {
-					lines = append(lines, "      /readyz: "+body)
+					lines[len(lines)-1] += "\n      /readyz: " + body
 				}
 			}
 		}
