@@ -52,8 +52,6 @@ func hint(err error, withCA, withCert bool) string {
 	case strings.Contains(msg, "tls: bad certificate"), strings.Contains(msg, "closed by remote after TLS handshake"), strings.Contains(msg, "tls: unknown certificate authority"),
 		strings.Contains(msg, "tls: expired certificate"):
 		return "TLS: the server refused our client certificate (NATS_CERT_FILE)"
-	case errors.Is(err, nats.ErrSecureConnRequired):
-		return "the server requires TLS: set NATS_CA_FILE to the CA of its certificate"
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return "TLS is required by NATS_CA_FILE/NATS_CERT_FILE but the server offers none"
 	case errors.Is(err, nats.ErrAuthorization):
