@@ -1,7 +1,9 @@
 # Observability: the alerting rules the chart ships (charts/orders/rules)
-# are checked and unit-tested with promtool, built from the Prometheus
-# module at a pinned version into ./bin like the Kubernetes tools.
-# docs/observability.md explains the rules and their tests.
+# are checked and unit-tested with promtool, in ./bin like the other tools:
+# unpacked from Debian's prometheus package where apt has it (seconds), else
+# built from the Prometheus module at PROMTOOL_VERSION (minutes);
+# scripts/install-promtool.sh. docs/observability.md explains the rules and
+# their tests.
 
 PROMTOOL_VERSION := v0.316.0
 PROMTOOL         := $(BIN)/promtool
@@ -11,8 +13,11 @@ RULES      := $(CHART)/rules/orders.rules.yaml
 RULE_TESTS := test/rules/orders.rules.test.yaml
 
 $(PROMTOOL): $(BIN)/.version-promtool-$(PROMTOOL_VERSION)
-	$(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+	./scripts/install-promtool.sh $(BIN) $(PROMTOOL_VERSION)
 	@touch $@
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## install promtool alone (.ci/run does it before its background builds use apt)
 
 .PHONY: test-rules
 test-rules: $(PROMTOOL) ## promtool: check the alerting rules and run their unit tests (one firing, one silent per alert)
