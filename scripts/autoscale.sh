@@ -88,6 +88,11 @@ image() {
 }
 
 cmd_build() {
+  # One build at a time: .ci/run starts one in the background early and
+  # e2e.sh asks again; the second waits here, then finds everything cached.
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/build.lock"
+  flock 9
   build_go keda "$KEDA_MODULE" "$KEDA_VERSION" ./cmd/operator ./cmd/adapter
   build_go metrics-server "$MS_MODULE" "$METRICS_SERVER_VERSION" ./cmd/metrics-server
   local kb=$CACHE/keda-$KEDA_VERSION/bin mb=$CACHE/metrics-server-$METRICS_SERVER_VERSION/bin
