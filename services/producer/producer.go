@@ -11,6 +11,7 @@ import (
 
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/tracing"
 )
 
@@ -26,7 +27,7 @@ type producer struct {
 	timeout  time.Duration
 	products []string
 	metrics  *metrics
-	health   *publishHealth
+	health   *ops.Streak // /readyz while publishing fails
 	log      *slog.Logger
 	tracing  *tracing.Provider // nil: off
 	now      func() time.Time

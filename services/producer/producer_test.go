@@ -16,6 +16,7 @@ import (
 
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/ops"
 )
 
 // recorder is a Publisher that fails the first failures attempts. When
@@ -47,7 +48,7 @@ func newTestProducer(pub messaging.Publisher, count int) *producer {
 	return &producer{
 		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count, keepIDs: true, window: 1,
 		timeout: time.Second, products: []string{"sku-a", "sku-b"},
-		metrics: newMetrics(prometheus.NewRegistry()), health: &publishHealth{now: time.Now},
+		metrics: newMetrics(prometheus.NewRegistry()), health: ops.NewStreak("publishing", time.Now),
 		log: slog.New(slog.DiscardHandler), now: time.Now,
 	}
 }

@@ -52,7 +52,7 @@ func (p *producer) collect(ctx context.Context, sent <-chan *inFlight, slots <-c
 			err = f.ack.Wait(waitCtx)
 		}
 		if err == nil {
-			p.health.ok()
+			p.health.OK()
 			p.acknowledged(ctx, f)
 			<-slots
 			continue
@@ -106,7 +106,7 @@ func (p *producer) attempt(ctx context.Context, msg *messaging.Message) error {
 	if err := p.pub.Publish(attemptCtx, msg); err != nil {
 		return p.failed(msg, err)
 	}
-	p.health.ok()
+	p.health.OK()
 	return nil
 }
 
@@ -115,7 +115,7 @@ func (p *producer) attempt(ctx context.Context, msg *messaging.Message) error {
 func (p *producer) failed(msg *messaging.Message, err error) error {
 	reason := publishErrorReason(err)
 	p.metrics.publishErrors.WithLabelValues(reason).Inc()
-	p.health.failed(reason, err)
+	p.health.Failed(reason, err)
 	if errors.Is(err, messaging.ErrRejected) {
 		// The server will never take this order: retrying it would
 		// stall every order behind it for ever.

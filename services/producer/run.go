@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
 )
@@ -36,7 +37,7 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 		timeout:  own.PublishTimeout,
 		products: own.ProductIDs,
 		metrics:  newMetrics(rt.Metrics),
-		health:   &publishHealth{now: time.Now},
+		health:   ops.NewStreak("publishing", time.Now),
 		log:      rt.Log,
 		now:      time.Now,
 	}
