@@ -40,7 +40,7 @@ type Config struct {
 	TTL time.Duration `envconfig:"DEDUP_TTL" default:"1h" desc:"how long a processed order is remembered, to recognise its redeliveries and republishes; at least MAX_DELIVER x (ACK_WAIT + 30s) + STREAM_DUPLICATE_WINDOW (checked at start)"`
 	// MaxBytes bounds the bucket on disk: a full bucket refuses new
 	// records (ErrFull) rather than forgetting processed orders early.
-	MaxBytes int64 `envconfig:"DEDUP_MAX_BYTES" default:"134217728" desc:"bytes the bucket may hold; when full, orders cannot be recorded and are retried, then dead-lettered"`
+	MaxBytes int64 `envconfig:"DEDUP_MAX_BYTES" default:"134217728" desc:"bytes the bucket may hold; when full, orders wait (holding their messages; /readyz 503 says so) until records expire or the bucket grows"`
 	Replicas int   `envconfig:"DEDUP_REPLICAS" default:"1" desc:"bucket replicas (1, or 3 on a 3-node NATS cluster)"`
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/logging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
+	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/tracing"
 )
 
@@ -74,7 +75,7 @@ func benchPipeline(b *testing.B, tr *tracing.Provider) {
 			<-js.PublishAsyncComplete()
 			f := &fulfiller{
 				ledger: tr.Ledger(led), deadLetters: tr.Publisher(jetstream.NewPublisher(js)), deadLetterSub: testDLQ, maxPayload: 65536,
-				instance: "bench", metrics: newMetrics(prometheus.NewRegistry()),
+				full: ops.NewStreak("recording orders", nil), instance: "bench", metrics: newMetrics(prometheus.NewRegistry()),
 				log: logging.New(io.Discard, logging.Config{}, "consumer", "bench"), now: time.Now,
 			}
 			sub := jetstream.NewSubscriber(js, streamCfg.Name, "fulfilment-workers",

@@ -19,6 +19,7 @@ import (
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
+	"github.com/distsys-go/orders/platform/ops"
 )
 
 var (
@@ -142,7 +143,7 @@ func TestHandleSettles(t *testing.T) {
 func unitFulfiller(led ledger.Ledger, pub messaging.Publisher) *fulfiller {
 	return &fulfiller{
 		ledger: led, deadLetters: pub, deadLetterSub: testDLQ,
-		maxPayload: unitMaxPayload, maxDeliver: unitMaxDeliver, instance: "replica-a",
+		maxPayload: unitMaxPayload, maxDeliver: unitMaxDeliver, instance: "replica-a", full: ops.NewStreak("recording orders", nil),
 		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler), now: time.Now,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/ops"
 )
 
 // maxNakDelay caps the pause before a failed order is tried again; the
@@ -28,7 +29,12 @@ func backoff(deliveries uint64) time.Duration {
 // message is handed back at most maxDeliver-1 times: on its last delivery
 // a failure dead-letters it instead, so nothing loops for ever.
 type fulfiller struct {
-	ledger        ledger.Ledger
+	ledger ledger.Ledger
+	// full is /readyz while the ledger refuses records for lack of room;
+	// orders then wait, every fullRetry, until shutdown (stopping) begins.
+	full          *ops.Streak
+	fullRetry     time.Duration
+	stopping      <-chan struct{}
 	deadLetters   messaging.Publisher
 	deadLetterSub string
 	maxPayload    int
@@ -58,7 +64,13 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 		f.deadLetter(ctx, msg, events.ReasonInvalid, err)
 		return
 	}
-	if err := f.process(ctx, order); err != nil {
+	if err := f.process(ctx, msg, order); err != nil {
+		if errors.Is(err, errStopping) {
+			// Not handed back: a Nak would count a delivery for the
+			// ledger's fault. The ack wait returns it to the group.
+			f.log.InfoContext(ctx, "shutting down while the ledger is full; the order will be redelivered after the ack wait", "order_id", order.ID)
+			return
+		}
 		if errors.Is(err, ledger.ErrAlreadyRecorded) {
 			f.metrics.duplicates.Inc()
 			f.log.InfoContext(ctx, "duplicate order skipped", "order_id", order.ID, "deliveries", msg.Deliveries)
@@ -90,7 +102,7 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 
 // process does the order's work. Recording it in the ledger is both the
 // work's result and the de-duplication mark, in one atomic create.
-func (f *fulfiller) process(ctx context.Context, order events.OrderEvent) error {
+func (f *fulfiller) process(ctx context.Context, msg *messaging.Message, order events.OrderEvent) error {
 	if f.workTime > 0 {
 		select {
 		case <-time.After(f.workTime):
@@ -98,13 +110,48 @@ func (f *fulfiller) process(ctx context.Context, order events.OrderEvent) error 
 			return ctx.Err()
 		}
 	}
-	return f.ledger.Record(ctx, ledger.Record{
+	return f.record(ctx, msg, ledger.Record{
 		OrderID:     order.ID,
 		ProductID:   order.ProductID,
 		Quantity:    order.Quantity,
 		ProcessedBy: f.instance,
 		ProcessedAt: f.now().UTC(),
 	})
+}
+
+// errStopping ends an order's wait for room in a full ledger at shutdown.
+var errStopping = errors.New("shutting down")
+
+// record writes r to the ledger. A full ledger is no fault of the order:
+// handed back, the order would use up its deliveries and end
+// dead-lettered, and every order behind it too. So it keeps its message,
+// marked in progress so that it is not redelivered meanwhile, and tries
+// again every fullRetry until the ledger has room (records expire after
+// DEDUP_TTL, or the bucket grows); /readyz says so meanwhile. Only
+// shutdown ends the wait, with errStopping.
+func (f *fulfiller) record(ctx context.Context, msg *messaging.Message, r ledger.Record) error {
+	for {
+		err := f.ledger.Record(ctx, r)
+		if !errors.Is(err, ledger.ErrFull) {
+			if err == nil || errors.Is(err, ledger.ErrAlreadyRecorded) {
+				if d := f.full.OK(); d > 0 {
+					f.log.InfoContext(ctx, "the ledger has room again", "full_for", d.Round(time.Millisecond).String())
+				}
+			}
+			return err
+		}
+		if f.full.Failed("ledger full", err) {
+			f.log.WarnContext(ctx, "ledger full: orders wait for room, holding their messages, until records expire (DEDUP_TTL) or the bucket grows (DEDUP_MAX_BYTES)", "error", err)
+		}
+		select {
+		case <-f.stopping:
+			return fmt.Errorf("order %s: %w: %w", r.OrderID, errStopping, err)
+		case <-time.After(f.fullRetry):
+		}
+		if err := msg.InProgress(); err != nil {
+			f.log.WarnContext(ctx, "could not mark the order in progress; it may be redelivered meanwhile", "order_id", r.OrderID, "error", err)
+		}
+	}
 }
 
 // lastDelivery reports whether msg will not be delivered again if handed

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/ops"
 )
 
 const (
@@ -45,10 +47,12 @@ func (f *flakyLedger) Record(ctx context.Context, r ledger.Record) error {
 }
 
 type fixture struct {
-	broker  *memory.Broker
-	ledger  *ledger.Memory
-	metrics *metrics
-	dlq     chan *messaging.Message
+	broker   *memory.Broker
+	ledger   *ledger.Memory
+	metrics  *metrics
+	dlq      chan *messaging.Message
+	full     *ops.Streak   // the replicas' shared full-ledger readiness
+	stopping chan struct{} // closed: shutdown began
 }
 
 // newFixture runs replicas fulfillers on an in-memory broker sharing one
@@ -56,10 +60,12 @@ type fixture struct {
 func newFixture(t *testing.T, replicas int, wrap func(ledger.Ledger) ledger.Ledger) *fixture {
 	t.Helper()
 	f := &fixture{
-		broker:  memory.NewBroker(memory.WithAckWait(time.Second)),
-		ledger:  ledger.NewMemory(),
-		metrics: newMetrics(prometheus.NewRegistry()),
-		dlq:     make(chan *messaging.Message, 16),
+		broker:   memory.NewBroker(memory.WithAckWait(time.Second)),
+		ledger:   ledger.NewMemory(),
+		metrics:  newMetrics(prometheus.NewRegistry()),
+		dlq:      make(chan *messaging.Message, 16),
+		full:     ops.NewStreak("recording orders", time.Now),
+		stopping: make(chan struct{}),
 	}
 	var led ledger.Ledger = f.ledger
 	if wrap != nil {
@@ -76,6 +82,7 @@ func newFixture(t *testing.T, replicas int, wrap func(ledger.Ledger) ledger.Ledg
 	for i := range replicas {
 		ff := &fulfiller{
 			ledger: led, deadLetters: f.broker, deadLetterSub: testDLQ, maxPayload: 1024, maxDeliver: 5,
+			full: f.full, fullRetry: 10 * time.Millisecond, stopping: f.stopping,
 			instance: "replica-" + string(rune('a'+i)), metrics: f.metrics,
 			log: slog.New(slog.DiscardHandler), now: time.Now,
 		}
@@ -225,7 +232,7 @@ func TestProcessedOrderIsAckedAfterItsRecordAndLogsItsAge(t *testing.T) {
 	var out bytes.Buffer
 	created := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	f := &fulfiller{
-		ledger: led, maxPayload: 1024, maxDeliver: 5, instance: "c-1",
+		ledger: led, maxPayload: 1024, maxDeliver: 5, instance: "c-1", full: ops.NewStreak("recording orders", nil),
 		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.NewJSONHandler(&out, nil)),
 		now: func() time.Time { return created.Add(1234 * time.Microsecond) },
 	}
@@ -243,5 +250,78 @@ func TestProcessedOrderIsAckedAfterItsRecordAndLogsItsAge(t *testing.T) {
 	}
 	if line.Msg != "received order" || line.AgeMS != 1.234 {
 		t.Errorf("logged %q with age_ms %v, want \"received order\" with 1.234", line.Msg, line.AgeMS)
+	}
+}
+
+// fullLedger refuses every record with ledger.ErrFull until room is set.
+type fullLedger struct {
+	ledger.Ledger
+	room    atomic.Bool
+	refused atomic.Int32
+}
+
+func (f *fullLedger) Record(ctx context.Context, r ledger.Record) error {
+	if !f.room.Load() {
+		f.refused.Add(1)
+		return fmt.Errorf("record order %s: %w: maximum bytes exceeded", r.OrderID, ledger.ErrFull)
+	}
+	return f.Ledger.Record(ctx, r)
+}
+
+// A full ledger holds the orders (in progress, never handed back, so no
+// delivery is used up and nothing is dead-lettered) and says so on
+// readiness until room returns; then each order is recorded once. At
+// shutdown a waiting order is left for redelivery, neither acknowledged
+// nor handed back.
+func TestFullLedgerHoldsOrdersUntilRoom(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		recovery  func(*fixture, *fullLedger)
+		processed float64
+		// redelivered: let go at shutdown, neither acknowledged nor
+		// handed back, the orders come back after the ack wait.
+		redelivered bool
+	}{
+		{"room returns", func(_ *fixture, l *fullLedger) { l.room.Store(true) }, 2, false},
+		{"shutdown while full", func(f *fixture, _ *fullLedger) { close(f.stopping) }, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var full *fullLedger
+			f := newFixture(t, 1, func(l ledger.Ledger) ledger.Ledger {
+				full = &fullLedger{Ledger: l}
+				return full
+			})
+			// Two orders, one per handler of the replica (none waits
+			// unheld in a buffer), retried well past the broker's 1s ack
+			// wait: marked in progress, they are not redelivered.
+			for _, id := range []string{"order-1", "order-2"} {
+				f.publish(t, id, validOrder(id))
+			}
+			testkit.Eventually(t, "readiness names the full ledger", testkit.Bound, func() (bool, string) {
+				err := f.full.Check()
+				return err != nil && strings.Contains(err.Error(), "recording orders failing (ledger full)") &&
+					errors.Is(err, ledger.ErrFull) && full.refused.Load() >= 300, fmt.Sprint(err, "; refused ", full.refused.Load())
+			})
+			if got := testutil.ToFloat64(f.metrics.redelivered); got != 0 {
+				t.Errorf("%v redeliveries while the orders were held, want 0", got)
+			}
+			tc.recovery(f, full)
+			testkit.Eventually(t, "the orders recorded, or let go", testkit.Bound, func() (bool, string) {
+				processed, redelivered := testutil.ToFloat64(f.metrics.processed), testutil.ToFloat64(f.metrics.redelivered)
+				return processed == tc.processed && (redelivered >= 2) == tc.redelivered,
+					fmt.Sprintf("processed %v, redelivered %v", processed, redelivered)
+			})
+			if tc.processed > 0 && f.full.Check() != nil {
+				t.Errorf("readiness after room returned: %v", f.full.Check())
+			}
+			if got := testutil.ToFloat64(f.metrics.failed); got != 0 {
+				t.Errorf("%v orders handed back, want 0", got)
+			}
+			select {
+			case m := <-f.dlq:
+				t.Errorf("dead letter %s %v", m.Data, m.Header)
+			default:
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
 )
@@ -28,6 +29,9 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	own := cfg.Worker
 	f := &fulfiller{
 		ledger:        led,
+		full:          ops.NewStreak("recording orders", time.Now),
+		fullRetry:     fullRetry(cfg.Durable.AckWait),
+		stopping:      ctx.Done(),
 		deadLetters:   deadLetters,
 		deadLetterSub: own.DeadLetterSubject,
 		maxPayload:    own.MaxPayloadBytes,
@@ -38,6 +42,8 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 		log:           rt.Log,
 		now:           time.Now,
 	}
+	// Ready means orders get recorded: a full ledger says so on /readyz.
+	rt.Ready.Add(f.full.Check)
 	if err := transport.OnMaxDeliveries(ctx, own.QueueGroup, f.deadLetterExhausted); err != nil {
 		return err
 	}
@@ -53,4 +59,12 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	rt.Log.Info("consuming", "subject", cfg.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)
 	<-ctx.Done()
 	return nil
+}
+
+// fullRetry is how often an order waiting for room in a full ledger tries
+// again and marks its message in progress: each second, as room can come
+// back any moment (records expire one by one), and at least twice per ack
+// wait, so that the message is not redelivered meanwhile.
+func fullRetry(ackWait time.Duration) time.Duration {
+	return min(time.Second, ackWait/2)
 }
