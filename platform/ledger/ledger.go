@@ -21,6 +21,12 @@ var (
 	// order was not recorded; it may be recorded once records expire or
 	// the ledger grows.
 	ErrFull = errors.New("ledger full")
+	// ErrUnavailable is wrapped by a Record no server answered: the
+	// bucket's stream has no leader (an election after a crash), the
+	// connection is down, or the acknowledgement timed out. The order may
+	// have been recorded (a timeout); a later Record then says
+	// ErrAlreadyRecorded.
+	ErrUnavailable = errors.New("ledger unavailable")
 )
 
 // Record is what the ledger keeps per fulfilled order.

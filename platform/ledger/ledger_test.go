@@ -164,3 +164,23 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// A record nobody answers (the bucket's stream without a leader: here
+// without the stream, which the server answers the same way, "no
+// responders") is ErrUnavailable, not a refusal of the order.
+func TestKVWithoutLeaderIsUnavailable(t *testing.T) {
+	srv := natstest.Run(t)
+	kv := newKV(t, srv)
+	js, err := natsjs.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := js.DeleteStream(ctx, cfg.StreamName()); err != nil {
+		t.Fatal(err)
+	}
+	err = kv.Record(ctx, ledger.Record{OrderID: "order-1", ProductID: "sku-1", Quantity: 1})
+	if !errors.Is(err, ledger.ErrUnavailable) || errors.Is(err, ledger.ErrFull) {
+		t.Fatalf("record without the stream: %v, want ErrUnavailable", err)
+	}
+}

@@ -57,6 +57,8 @@ func (k *KV) Record(ctx context.Context, r Record) error {
 		return err
 	case jetstream.IsFull(err):
 		return fmt.Errorf("record order %s: %w: %w", r.OrderID, ErrFull, err)
+	case jetstream.IsUnavailable(err), errors.Is(err, natsjs.ErrAsyncPublishTimeout):
+		return fmt.Errorf("record order %s: %w: %w", r.OrderID, ErrUnavailable, err)
 	}
 	return fmt.Errorf("record order %s: %w", r.OrderID, err)
 }

@@ -24,10 +24,30 @@ func (p *permanentError) Unwrap() error { return p.err }
 // server will never take, a stream that cannot be changed in place).
 func Permanent(err error) error { return &permanentError{err} }
 
+// RetryOption changes how Retry pauses.
+type RetryOption func(*retryOptions)
+
+type retryOptions struct {
+	wake func() <-chan struct{}
+}
+
+// WakeOn ends a pause early when the channel wake returned before it is
+// closed, and starts the back-off over: for an event after which the next
+// attempts are likely to succeed (a stream's new leader, say), so they
+// need not wait out a back-off grown during the outage. A nil channel
+// never wakes.
+func WakeOn(wake func() <-chan struct{}) RetryOption {
+	return func(o *retryOptions) { o.wake = wake }
+}
+
 // Retry calls fn until it succeeds or ctx ends, doubling the pause between
 // attempts up to 5s and logging each failure. It returns ctx's error, nil
 // once fn succeeded, or at once the error fn wrapped with Permanent.
-func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error) error {
+func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error, opts ...RetryOption) error {
+	var o retryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
@@ -41,12 +61,20 @@ func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.C
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var wake <-chan struct{}
+		if o.wake != nil {
+			wake = o.wake()
+		}
 		log.Warn(what+" failed; retrying", "attempt", attempt, "backoff", backoff.String(), "error", err)
 		select {
 		case <-time.After(backoff):
+			backoff = min(2*backoff, maxBackoff)
+		case <-wake:
+			// What was awaited may need a moment more (a new leader
+			// announces itself before it serves): start the back-off over.
+			backoff = firstBackoff
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }

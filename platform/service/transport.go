@@ -183,6 +183,30 @@ func (t *Transport) Consume(ctx context.Context, c Consumption, h messaging.Hand
 	return nil
 }
 
+// WatchElections returns the announcements of new leaders of the
+// transport's stream (on JetStream) and of the other streams named (the
+// ledger's, say): what a retry waiting for a leader is woken by
+// (WakeOn(elections.Next)). Shutdown stops the watch. With nothing to
+// watch it returns nil, whose Next never fires.
+func (t *Transport) WatchElections(streams ...string) (*jetstream.Elections, error) {
+	if t.stream != "" {
+		streams = append([]string{t.stream}, streams...)
+	}
+	if len(streams) == 0 {
+		return nil, nil
+	}
+	subjects := make([]string, len(streams))
+	for i, s := range streams {
+		subjects[i] = jetstream.StreamLeaderElected(s)
+	}
+	el, err := jetstream.WatchElections(t.rt.conn, subjects...)
+	if err != nil {
+		return nil, err
+	}
+	t.rt.OnStop("stop watching leader elections", func(context.Context) error { return el.Stop() })
+	return el, nil
+}
+
 // OnMaxDeliveries calls h for each message the server stops delivering to
 // the durable after its MaxDeliver deliveries, in the trace of that
 // message; the replicas share the announcements as a queue group named

@@ -30,10 +30,13 @@ func backoff(deliveries uint64) time.Duration {
 // a failure dead-letters it instead, so nothing loops for ever.
 type fulfiller struct {
 	ledger ledger.Ledger
-	// full is /readyz while the ledger refuses records for lack of room;
-	// orders then wait, every fullRetry, until shutdown (stopping) begins.
+	// full is /readyz while the ledger refuses records (no room) or
+	// answers none (no leader); orders then wait, trying again every
+	// fullRetry or when the ledger's stream has a new leader
+	// (ledgerElected), until shutdown (stopping) begins.
 	full          *ops.Streak
 	fullRetry     time.Duration
+	ledgerElected func() <-chan struct{}
 	stopping      <-chan struct{}
 	deadLetters   messaging.Publisher
 	deadLetterSub string
@@ -68,7 +71,7 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 		if errors.Is(err, errStopping) {
 			// Not handed back: a Nak would count a delivery for the
 			// ledger's fault. The ack wait returns it to the group.
-			f.log.InfoContext(ctx, "shutting down while the ledger is full; the order will be redelivered after the ack wait", "order_id", order.ID)
+			f.log.InfoContext(ctx, "shutting down while the ledger takes no records; the order will be redelivered after the ack wait", "order_id", order.ID)
 			return
 		}
 		if errors.Is(err, ledger.ErrAlreadyRecorded) {
@@ -119,39 +122,63 @@ func (f *fulfiller) process(ctx context.Context, msg *messaging.Message, order e
 	})
 }
 
-// errStopping ends an order's wait for room in a full ledger at shutdown.
+// errStopping ends an order's wait for the ledger at shutdown.
 var errStopping = errors.New("shutting down")
 
-// record writes r to the ledger. A full ledger is no fault of the order:
-// handed back, the order would use up its deliveries and end
-// dead-lettered, and every order behind it too. So it keeps its message,
-// marked in progress so that it is not redelivered meanwhile, and tries
-// again every fullRetry until the ledger has room (records expire after
-// DEDUP_TTL, or the bucket grows); /readyz says so meanwhile. Only
-// shutdown ends the wait, with errStopping.
+// record writes r to the ledger. A ledger that is full or has no leader
+// is no fault of the order: handed back, the order would use up its
+// deliveries and end dead-lettered, and every order behind it too. So it
+// keeps its message, marked in progress so that it is not redelivered
+// meanwhile, and tries again every fullRetry, or at once when the
+// ledger's stream has a new leader, until the ledger takes it (records
+// expired, the bucket grew, the election ended); /readyz says so
+// meanwhile. Only shutdown ends the wait, with errStopping.
 func (f *fulfiller) record(ctx context.Context, msg *messaging.Message, r ledger.Record) error {
+	pause := f.fullRetry
 	for {
 		err := f.ledger.Record(ctx, r)
-		if !errors.Is(err, ledger.ErrFull) {
+		reason := ledgerTrouble(err)
+		if reason == "" {
 			if err == nil || errors.Is(err, ledger.ErrAlreadyRecorded) {
 				if d := f.full.OK(); d > 0 {
-					f.log.InfoContext(ctx, "the ledger has room again", "full_for", d.Round(time.Millisecond).String())
+					f.log.InfoContext(ctx, "the ledger takes records again", "waited", d.Round(time.Millisecond).String())
 				}
 			}
 			return err
 		}
-		if f.full.Failed("ledger full", err) {
-			f.log.WarnContext(ctx, "ledger full: orders wait for room, holding their messages, until records expire (DEDUP_TTL) or the bucket grows (DEDUP_MAX_BYTES)", "error", err)
+		if f.full.Failed(reason, err) {
+			f.log.WarnContext(ctx, reason+": orders wait, holding their messages, until it takes records again", "error", err)
+		}
+		var elected <-chan struct{}
+		if f.ledgerElected != nil {
+			elected = f.ledgerElected()
 		}
 		select {
 		case <-f.stopping:
 			return fmt.Errorf("order %s: %w: %w", r.OrderID, errStopping, err)
-		case <-time.After(f.fullRetry):
+		case <-time.After(pause):
+			pause = min(2*pause, f.fullRetry)
+		case <-elected:
+			// A new leader announces itself a moment before it serves:
+			// try again now and soon after, then back to every fullRetry.
+			pause = f.fullRetry / 10
 		}
 		if err := msg.InProgress(); err != nil {
 			f.log.WarnContext(ctx, "could not mark the order in progress; it may be redelivered meanwhile", "order_id", r.OrderID, "error", err)
 		}
 	}
+}
+
+// ledgerTrouble names what keeps the ledger from taking any record (""
+// when err is not that).
+func ledgerTrouble(err error) string {
+	switch {
+	case errors.Is(err, ledger.ErrFull):
+		return "ledger full"
+	case errors.Is(err, ledger.ErrUnavailable):
+		return "ledger unavailable"
+	}
+	return ""
 }
 
 // lastDelivery reports whether msg will not be delivered again if handed

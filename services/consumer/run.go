@@ -26,11 +26,18 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	if err != nil {
 		return err
 	}
+	// Orders waiting for a ledger without a leader go on as soon as its
+	// stream has a new one.
+	elections, err := transport.WatchElections(cfg.Ledger.StreamName())
+	if err != nil {
+		return err
+	}
 	own := cfg.Worker
 	f := &fulfiller{
 		ledger:        led,
 		full:          ops.NewStreak("recording orders", time.Now),
 		fullRetry:     fullRetry(cfg.Durable.AckWait),
+		ledgerElected: elections.Next,
 		stopping:      ctx.Done(),
 		deadLetters:   deadLetters,
 		deadLetterSub: own.DeadLetterSubject,
@@ -61,10 +68,11 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	return nil
 }
 
-// fullRetry is how often an order waiting for room in a full ledger tries
-// again and marks its message in progress: each second, as room can come
-// back any moment (records expire one by one), and at least twice per ack
-// wait, so that the message is not redelivered meanwhile.
+// fullRetry is how often an order waiting for the ledger (full, or
+// without a leader) tries again and marks its message in progress: each
+// second, as room can come back any moment (records expire one by one),
+// and at least twice per ack wait, so that the message is not redelivered
+// meanwhile.
 func fullRetry(ackWait time.Duration) time.Duration {
 	return min(time.Second, ackWait/2)
 }

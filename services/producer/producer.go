@@ -11,6 +11,7 @@ import (
 
 	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/messaging"
+	"github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/tracing"
 )
@@ -18,19 +19,22 @@ import (
 // producer publishes orders at a steady pace, up to window of them
 // awaiting their acknowledgement at once.
 type producer struct {
-	pub      messaging.Publisher
-	subject  string
-	pace     *rate.Limiter
-	count    int  // 0: until stopped
-	keepIDs  bool // keep the acknowledged ids (for VERIFY_TIMEOUT)
-	window   int  // orders in flight at most; 1 waits for each ack
-	timeout  time.Duration
-	products []string
-	metrics  *metrics
-	health   *ops.Streak // /readyz while publishing fails
-	log      *slog.Logger
-	tracing  *tracing.Provider // nil: off
-	now      func() time.Time
+	pub messaging.Publisher
+	// elections wakes retries when the stream has a new leader (nil: no
+	// leaders to wait for).
+	elections *jetstream.Elections
+	subject   string
+	pace      *rate.Limiter
+	count     int  // 0: until stopped
+	keepIDs   bool // keep the acknowledged ids (for VERIFY_TIMEOUT)
+	window    int  // orders in flight at most; 1 waits for each ack
+	timeout   time.Duration
+	products  []string
+	metrics   *metrics
+	health    *ops.Streak // /readyz while publishing fails
+	log       *slog.Logger
+	tracing   *tracing.Provider // nil: off
+	now       func() time.Time
 
 	mu        sync.Mutex
 	published int      // acknowledged orders so far

@@ -82,7 +82,7 @@ func (p *producer) retry(ctx context.Context, f *inFlight, firstErr error, stop 
 			return p.failed(f.msg, firstErr)
 		}
 		return p.attempt(ctx, f.msg)
-	})
+	}, service.WakeOn(p.elections.Next))
 	switch {
 	case err == nil:
 		p.acknowledged(ctx, f)

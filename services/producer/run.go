@@ -25,21 +25,28 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	if err != nil {
 		return err
 	}
+	// A publish retried while the stream has no leader goes again as soon
+	// as a new one is announced, not after the rest of its back-off.
+	elections, err := transport.WatchElections()
+	if err != nil {
+		return err
+	}
 	rt.Ready.Started()
 	p := &producer{
-		pub:      pub,
-		tracing:  rt.Tracing,
-		subject:  cfg.Subject,
-		pace:     pace(own),
-		count:    own.Count,
-		keepIDs:  own.VerifyTimeout > 0,
-		window:   own.MaxInFlight,
-		timeout:  own.PublishTimeout,
-		products: own.ProductIDs,
-		metrics:  newMetrics(rt.Metrics),
-		health:   ops.NewStreak("publishing", time.Now),
-		log:      rt.Log,
-		now:      time.Now,
+		pub:       pub,
+		elections: elections,
+		tracing:   rt.Tracing,
+		subject:   cfg.Subject,
+		pace:      pace(own),
+		count:     own.Count,
+		keepIDs:   own.VerifyTimeout > 0,
+		window:    own.MaxInFlight,
+		timeout:   own.PublishTimeout,
+		products:  own.ProductIDs,
+		metrics:   newMetrics(rt.Metrics),
+		health:    ops.NewStreak("publishing", time.Now),
+		log:       rt.Log,
+		now:       time.Now,
 	}
 	// Ready means orders get out: a producer whose every publish is
 	// refused (a full stream, say) says so on /readyz.

@@ -63,14 +63,14 @@ func TestFullLedgerWaitsThenHeals(t *testing.T) {
 		return missing(published, c1)
 	})
 	c1.WaitReady(t)
-	healed := c1.Logged("the ledger has room again")
+	healed := c1.Logged("the ledger takes records again")
 	if len(healed) == 0 {
-		t.Fatal(`no "the ledger has room again" logged`)
+		t.Fatal(`no "the ledger takes records again" logged`)
 	}
 	// Near the limit a shorter record may still fit: the ledger can be
 	// full, then not, several times before it stays full.
 	t.Logf("%d of %d orders recorded before the ledger filled; it was full %d times, the last for %s",
-		held, orders, len(healed), healed[len(healed)-1].String("full_for"))
+		held, orders, len(healed), healed[len(healed)-1].String("waited"))
 	requireExactlyOnce(t, readAudit(t, srv), published, c1)
 	wantMetrics(t, addr, `orders_dead_lettered_total{reason="max-deliveries"} 0`, "orders_failed_total 0")
 	if code := c1.Terminate(t); code != 0 {

@@ -29,6 +29,7 @@ type row struct {
 	gap       time.Duration
 	recovered time.Duration // until caught up, 0 when it did not
 	back      time.Duration // until every consumer received an order again
+	failovers []failover    // the leaders the fault killed, in order
 }
 
 // healed records how the pipeline recovered from a fault that ended at heal.

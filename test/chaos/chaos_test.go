@@ -37,4 +37,5 @@ func TestChaos(t *testing.T) {
 		}
 	})
 	fmt.Print(rep.table())
+	fmt.Print(rep.failoverTable())
 }

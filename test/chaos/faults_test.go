@@ -96,19 +96,21 @@ func clusterLeaders(t *testing.T, b bins, row *row) {
 	r.consumer("c2", "")
 	r.producer("p1")
 	r.waitRecorded(50)
+	assets := r.assets()
 	targets := []struct {
 		what      string
 		cluster   func(context.Context) (*jetstream.ClusterInfo, error)
 		restartC1 bool
 	}{
-		{"stream " + r.names.Stream, r.streamCluster(r.names.Stream), false},
-		{"durable " + r.names.Durable, r.durableCluster(), true},
-		{"ledger KV_" + r.names.Bucket, r.streamCluster("KV_" + r.names.Bucket), false},
+		{assets[0].name, r.streamCluster(r.names.Stream), false},
+		{assets[1].name, r.durableCluster(), true},
+		{assets[2].name, r.streamCluster("KV_" + r.names.Bucket), false},
 	}
 	for _, tg := range targets {
 		old := r.leader(tg.what, tg.cluster, "")
 		n := byName(r.nodes, old)
 		t.Logf("SIGKILL %s, the leader of %s", n.Name, tg.what)
+		f := failover{what: tg.what, killed: time.Now()}
 		n.Kill(t)
 		if tg.restartC1 {
 			t.Logf("SIGKILL %s during the failover, restart it", c1.Name)
@@ -116,6 +118,8 @@ func clusterLeaders(t *testing.T, b bins, row *row) {
 			c1.Restart(t)
 		}
 		r.leader(tg.what, tg.cluster, old)
+		r.measureFailover(&f)
+		row.failovers = append(row.failovers, f)
 		n.Restart(t)
 		n.waitHealthy(t)
 	}

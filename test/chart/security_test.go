@@ -18,6 +18,7 @@ import (
 
 	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/internal/testkit"
+	ourjs "github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/test/audit"
 )
 
@@ -167,7 +168,10 @@ func TestSecurityProof(t *testing.T) {
 					_, err := id.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: n.Bucket})
 					return err
 				}},
-				{"producer", "publish an order", func(id *identity) error {
+				{"producer", "publish an order, watch the stream's leader elections", func(id *identity) error {
+					if err := watchElections(id, ourjs.StreamLeaderElected(n.Stream)); err != nil {
+						return err
+					}
 					if _, err := id.js.Stream(ctx, n.Stream); err != nil {
 						return err
 					}
@@ -177,7 +181,11 @@ func TestSecurityProof(t *testing.T) {
 					}
 					return err
 				}},
-				{"consumer", "ensure its durable, pull, ack, record, dead-letter, read by sequence", func(id *identity) error {
+				{"consumer", "ensure its durable, pull, ack, record, dead-letter, read by sequence, watch the leader elections", func(id *identity) error {
+					if err := watchElections(id, ourjs.StreamLeaderElected(n.Stream), ourjs.StreamLeaderElected("KV_"+n.Bucket),
+						ourjs.ConsumerLeaderElected(n.Stream, n.Durable)); err != nil {
+						return err
+					}
 					s, err := id.js.Stream(ctx, n.Stream)
 					if err != nil {
 						return err
@@ -260,6 +268,7 @@ func TestSecurityProof(t *testing.T) {
 				{"consumer", "purge the stream", "Publish", js("STREAM.PURGE." + n.Stream)},
 				{"consumer", "delete the stream", "Publish", js("STREAM.DELETE." + n.Stream)},
 				{"consumer", "read another's replies", "Subscription", "_INBOX_producer.>"},
+				{"producer", "watch every stream's leader elections", "Subscription", "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*"},
 				{"helm-test", "pull from the durable", "Publish", js("CONSUMER.MSG.NEXT." + n.Stream + "." + n.Durable)},
 				{"provisioner", "delete the stream", "Publish", js("STREAM.DELETE." + n.Stream)},
 				{"provisioner", "publish an order", "Publish", n.Orders},
@@ -381,4 +390,16 @@ func serverLine(log, s string) string {
 		}
 	}
 	return ""
+}
+
+// watchElections watches subjects as the services do and makes sure the
+// server had the subscriptions (a refused one shows in the identity's
+// errors).
+func watchElections(id *identity, subjects ...string) error {
+	el, err := ourjs.WatchElections(id.nc, subjects...)
+	if err != nil {
+		return err
+	}
+	defer el.Stop()
+	return id.nc.Flush()
 }

@@ -131,12 +131,14 @@ nats-server on it. Each user's replies come to its own inbox prefix
 {{- $durable := .Values.consumer.queueGroup }}
 {{- $subject := .Values.common.subject }}
 {{- $kv := printf "KV_%s" .Values.dedup.bucket }}
+{{- $core := eq .Values.common.deliveryMode "core" }}
 {{- /* The helm test reads the ledger like the consumer does. */}}
 {{- $ledgerRead := list (printf "$JS.API.STREAM.INFO.%s" $kv) (printf "$JS.API.DIRECT.GET.%s.>" $kv) (printf "$JS.API.STREAM.MSG.GET.%s" $kv) }}
 producer:
-  # Publish orders, see the stream exists.
+  # Publish orders, see the stream exists, hear of its new leaders.
   publish: {{ list $subject (printf "$JS.API.STREAM.INFO.%s" $stream) | toJson }}
-  subscribe: ["_INBOX_producer.>"]
+  subscribe: {{ compact (list "_INBOX_producer.>"
+    (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core)) | toJson }}
 consumer:
   # Its own durable (this filter only), pull and ack, read an order by
   # sequence (dead letters), publish dead letters, write the ledger.
@@ -151,9 +153,13 @@ consumer:
     (printf "$JS.API.DIRECT.GET.%s.>" $stream)
     .Values.consumer.deadLetterSubject
     (printf "$KV.%s.>" .Values.dedup.bucket)) $ledgerRead | toJson }}
+  # Hear of new leaders of the stream, the durable and the ledger.
   subscribe: {{ compact (list "_INBOX_consumer.>"
     (printf "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s" $stream $durable)
-    (ternary (printf "%s %s" $subject $durable) "" (eq .Values.common.deliveryMode "core"))) | toJson }}
+    (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $kv)
+    (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core)
+    (ternary "" (printf "$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.%s.%s" $stream $durable) $core)
+    (ternary (printf "%s %s" $subject $durable) "" $core)) | toJson }}
 provisioner:
   # Create or update the stream, the durable and the ledger's stream.
   publish: {{ list "$JS.API.INFO"

@@ -29,12 +29,18 @@ func publishError(subject string, err error) error {
 		return fmt.Errorf("publish %s: %w: %w", subject, messaging.ErrRejected, err)
 	case IsFull(err):
 		return fmt.Errorf("publish %s: %w: %w", subject, messaging.ErrFull, err)
-	case errors.Is(err, natsjs.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders),
-		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
-		errors.Is(err, nats.ErrDisconnected):
+	case IsUnavailable(err):
 		return fmt.Errorf("publish %s: %w: %w", subject, messaging.ErrUnavailable, err)
 	}
 	return fmt.Errorf("publish %s: %w", subject, err)
+}
+
+// IsUnavailable reports whether err says no server took the write: the
+// stream has no leader (no responders), or the connection is down.
+func IsUnavailable(err error) bool {
+	return errors.Is(err, natsjs.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrDisconnected)
 }
 
 // IsFull reports whether err is the server refusing a write for lack of

@@ -44,6 +44,10 @@ const (
 	// probeTimeout bounds the consumer info request that confirms a
 	// (re)started loop's consumer has a leader.
 	probeTimeout = 2 * time.Second
+	// startTimeout bounds a restart's ensure-the-durable request: with no
+	// leader nobody answers, and the next attempt (or the new leader's
+	// announcement) should not wait for the 5s API default.
+	startTimeout = 2 * time.Second
 )
 
 // Option configures a Subscriber.
@@ -100,11 +104,19 @@ func (s *Subscriber) Subscribe(ctx context.Context, subject string, h messaging.
 		done:       make(chan struct{}),
 	}
 	sub.handle = func(m natsjs.Msg) { h(ctx, toMessage(m)) }
+	// A restart after the durable lost its leader goes as soon as the new
+	// one is announced. Without the watch it still goes, after its pause.
+	if el, err := WatchElections(s.js.Conn(), ConsumerLeaderElected(s.stream, s.durable)); err != nil {
+		s.log.Warn("not watching the durable's leader elections; restarts wait out their pause", "consumer", s.durable, "error", err)
+	} else {
+		sub.elections = el
+	}
 	// The watch outlives ctx, as handlers do: only Drain ends it.
 	sub.life, sub.end = context.WithCancel(context.WithoutCancel(ctx))
 	cons, err := sub.start(ctx)
 	if err != nil {
 		sub.end()
+		_ = sub.elections.Stop() // best effort: the subscription never ran
 		return nil, err
 	}
 	go sub.supervise(cons)

@@ -28,6 +28,9 @@ type subscription struct {
 	end  context.CancelFunc
 	kick chan struct{} // a fault was reported
 	done chan struct{} // supervise returned
+	// elections ends a restart's pause when the durable has a new leader
+	// (nil: not watched, the pause runs out).
+	elections *Elections
 
 	// Written by Subscribe, then only by supervise; Drain reads them after
 	// done.
@@ -44,6 +47,9 @@ func (s *subscription) Healthy() error { return s.health.Healthy() }
 func (s *subscription) Drain(ctx context.Context) error {
 	s.end()
 	<-s.done
+	if err := s.elections.Stop(); err != nil {
+		s.log.Debug("stop watching the durable's leader elections", "consumer", s.durable, "error", err)
+	}
 	s.cc.Drain()
 	select {
 	case <-s.cc.Closed():
@@ -105,11 +111,18 @@ func (s *subscription) watch(cons natsjs.Consumer) (faulted, confirmed bool) {
 	probe := time.NewTimer(0)
 	defer probe.Stop()
 	closed := s.cc.Closed()
+	elected := s.elections.Next()
 	pause := firstBackoff
 	for {
 		select {
 		case <-s.life.Done():
 			return false, confirmed
+		case <-elected:
+			// The durable's new leader knows nothing of this loop's pull
+			// requests, and nats.go would notice only after missed
+			// heartbeats, seconds later: pull again now.
+			s.log.Info("jetstream durable has a new leader; pulling again", "consumer", s.durable)
+			return true, confirmed
 		case <-s.kick:
 			if s.health.isFaulted(s.gen) {
 				return true, confirmed
@@ -141,8 +154,11 @@ func (s *subscription) probe(cons natsjs.Consumer) bool {
 }
 
 // restart drains the faulted loop and starts a new one, pausing backoff
-// first and doubling it after each failed attempt. It returns false if
-// Drain began or the connection is closed for good.
+// first and doubling it after each failed attempt. A new leader of the
+// durable ends the pause, or cuts short an attempt still waiting for an
+// answer (no server answers while there is no leader) and goes again at
+// once. It returns false if Drain began or the connection is closed for
+// good.
 func (s *subscription) restart(backoff *time.Duration) (natsjs.Consumer, bool) {
 	s.cc.Drain() // messages it still buffers reach the handlers
 	select {
@@ -150,16 +166,24 @@ func (s *subscription) restart(backoff *time.Duration) (natsjs.Consumer, bool) {
 	case <-s.life.Done():
 		return nil, false
 	}
+	woken := false
 	for {
-		pause := time.NewTimer(*backoff)
-		select {
-		case <-pause.C:
-		case <-s.life.Done():
-			pause.Stop()
-			return nil, false
+		if !woken {
+			var ok bool
+			if woken, ok = s.pause(*backoff); !ok {
+				return nil, false
+			}
 		}
-		*backoff = min(2**backoff, maxBackoff)
-		cons, err := s.start(s.life)
+		// After a new leader, start the back-off over: the leader
+		// announces itself a moment before it serves.
+		if woken {
+			*backoff = firstBackoff
+		} else {
+			*backoff = min(2**backoff, maxBackoff)
+		}
+		var cons natsjs.Consumer
+		var err error
+		cons, woken, err = s.startUnlessElected()
 		if err == nil {
 			return cons, true
 		}
@@ -171,8 +195,46 @@ func (s *subscription) restart(backoff *time.Duration) (natsjs.Consumer, bool) {
 			s.log.Error("jetstream consume cannot recover: connection closed", "consumer", s.durable)
 			return nil, false
 		}
-		s.log.Debug("jetstream consume restart failed", "consumer", s.durable, "error", err)
+		s.log.Debug("jetstream consume restart failed", "consumer", s.durable, "error", err, "new_leader", woken)
 	}
+}
+
+// pause waits d, or until the durable's next new leader (elected); ok is
+// false if Drain began.
+func (s *subscription) pause(d time.Duration) (elected, ok bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return false, true
+	case <-s.elections.Next():
+		return true, true
+	case <-s.life.Done():
+		return false, false
+	}
+}
+
+// startUnlessElected starts a new loop, within startTimeout; a new leader
+// of the durable announced meanwhile cancels the attempt (elected true),
+// as the next one will find that leader.
+func (s *subscription) startUnlessElected() (cons natsjs.Consumer, elected bool, err error) {
+	next := s.elections.Next()
+	ctx, cancel := context.WithTimeout(s.life, startTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-next:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	cons, err = s.start(ctx)
+	select {
+	case <-next:
+		elected = true
+	default:
+	}
+	return cons, elected, err
 }
 
 // fault records that generation gen stopped delivering, logging and
