@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +65,7 @@ func clustered(r *scenario) {
 	})
 
 	// 2b. delete the ledger leader's pod the normal way (SIGTERM, lame duck).
-	r.disrupt("2b delete the ledger leader's pod (kubectl delete pod)", consumers, func() string {
+	r.plannedExit("2b delete the ledger leader's pod (kubectl delete pod)", consumers, func() string {
 		leader := waitR3(t, r.conn.js, "before the delete")["KV_"+names.Bucket]
 		old := e.mustPods(t, ctx, "nats")
 		t.Logf("deleting pod %s", leader)
@@ -75,9 +77,30 @@ func clustered(r *scenario) {
 		return fmt.Sprintf("%s deleted (lame duck), recreated; new leader %s", leader, newLeader)
 	})
 
+	// 2c. evict the stream leader's pod, as kubectl drain does (the
+	// Eviction API, which the NATS PodDisruptionBudget allows one at a
+	// time): lame duck too.
+	r.plannedExit("2c evict the "+names.Stream+" leader's pod (Eviction API, as kubectl drain)", consumers, func() string {
+		leader := waitR3(t, r.conn.js, "before the eviction")[names.Stream]
+		old := e.mustPods(t, ctx, "nats")
+		eviction := filepath.Join(t.TempDir(), "eviction.json")
+		body := fmt.Sprintf(`{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":%q,"namespace":%q}}`, leader, e.namespace)
+		if err := os.WriteFile(eviction, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("evicting pod %s", leader)
+		e.mustKC(t, ctx, "create", "--raw", "/api/v1/namespaces/"+e.namespace+"/pods/"+leader+"/eviction", "-f", eviction)
+		newLeader := waitNewLeader(t, r.conn.js, names.Stream, leader)
+		waitReplaced(t, e, old)
+		waitR3(t, r.conn.js, "after the eviction")
+		waitFlowing(t, r.conn.js, "after the eviction")
+		return fmt.Sprintf("%s evicted (lame duck), recreated; new leader %s", leader, newLeader)
+	})
+
 	// 3. roll every server (lame duck, one at a time) while the consumers
-	// scale 2 -> 5 -> 2.
-	r.disrupt(fmt.Sprintf("3 rollout restart NATS, consumers 2 -> %d -> 2", e.consumers), consumers, func() string {
+	// scale 2 -> 5 -> 2: what a helm upgrade that changes the NATS pods
+	// does too.
+	r.plannedExit(fmt.Sprintf("3 rollout restart NATS, consumers 2 -> %d -> 2", e.consumers), consumers, func() string {
 		e.mustKC(t, ctx, "rollout", "restart", "statefulset/"+e.release+"-nats")
 		e.mustKC(t, ctx, "scale", consumerDeploy, fmt.Sprintf("--replicas=%d", e.consumers))
 		waitConsumersProcessing(t, e, r.scr, e.consumers, "scaled up during the NATS rollout")

@@ -28,6 +28,16 @@ type disruption struct {
 	gapAt      time.Time     // when that pause began
 	recovered  time.Duration // from start until every consumer processes steadily
 	note       string        // what the fault did (leader moved, exit code, …)
+	// planned: a NATS server exits as planned (lame duck), so the gap
+	// must stay under plannedGapBound.
+	planned bool
+	// elected: when the stream's new leader logged it leads (zero: no
+	// election during the fault), and which pod; resumedAfter: from then
+	// to the first acknowledged publish (hasResumed when there was one).
+	elected      time.Time
+	electedBy    string
+	resumedAfter time.Duration
+	hasResumed   bool
 }
 
 // disrupt runs fault, then waits until n consumers are each processing
@@ -41,7 +51,8 @@ func disrupt(t *testing.T, e env, scr *scraper, n int, name string, fault func()
 	waitConsumersProcessing(t, e, scr, n, "after: "+name)
 	d.end = time.Now()
 	d.recovered = scr.recovery(d.start, d.end)
-	t.Logf("%s: every consumer processing %s after the fault (%s)", name, d.recovered.Round(100*time.Millisecond), d.note)
+	d.attribute(t, e)
+	t.Logf("%s: every consumer processing %s after the fault (%s); stream's new leader: %s", name, d.recovered.Round(100*time.Millisecond), d.note, d.electionCell())
 	return d
 }
 
@@ -60,6 +71,7 @@ func (d *disruption) measure(published []time.Time) {
 			d.longestGap, d.gapAt = gap, a
 		}
 	}
+	d.resumedAfter, d.hasResumed = d.resumed(published)
 }
 
 // waitConsumersProcessing waits until exactly n consumer pods are ready and
@@ -135,9 +147,10 @@ func (s *scraper) recovery(start, end time.Time) time.Duration {
 func disruptionTable(title string, ds []*disruption) *testkit.Table {
 	tb := &testkit.Table{
 		Title:  title,
-		Header: []string{"fault", "longest publish gap", "every consumer processing after", "step took", "what happened"},
+		Header: []string{"fault", "longest publish gap", "stream's new leader (servers' logs)", "every consumer processing after", "step took", "what happened"},
 		Notes: []string{
 			"longest publish gap: the longest pause between two orders the producers logged as acknowledged, from the pause the fault began in until every consumer processed again",
+			"stream's new leader: from the fault to the first \"JetStream cluster new stream leader\" line of a NATS pod, and from that line to the next acknowledged publish (checked within " + resumeBound.String() + "); a planned exit's gap is checked under " + plannedGapBound.String(),
 			"every consumer processing after: from the fault until the last scrape (every 1 s) at which a ready consumer pod had processed nothing since its previous scrape",
 		},
 	}
@@ -149,7 +162,7 @@ func disruptionTable(title string, ds []*disruption) *testkit.Table {
 		if !d.gapAt.IsZero() {
 			gap += " from " + d.gapAt.Format("15:04:05.0")
 		}
-		tb.Add(d.name, gap, d.recovered.Round(100*time.Millisecond), d.end.Sub(d.start).Round(100*time.Millisecond), strings.TrimSpace(d.note))
+		tb.Add(d.name, gap, d.electionCell(), d.recovered.Round(100*time.Millisecond), d.end.Sub(d.start).Round(100*time.Millisecond), strings.TrimSpace(d.note))
 	}
 	return tb
 }

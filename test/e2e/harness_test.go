@@ -76,6 +76,17 @@ func (r *scenario) disrupt(name string, consumers int, fault func() string) {
 	})
 }
 
+// plannedExit is disrupt for a fault that stops NATS servers the planned
+// way (lame duck): its publish gap is checked under plannedGapBound.
+func (r *scenario) plannedExit(name string, consumers int, fault func() string) {
+	r.t.Helper()
+	r.step(name, func() {
+		d := disrupt(r.t, r.e, r.scr, consumers, name, fault)
+		d.planned = true
+		r.faults = append(r.faults, d)
+	})
+}
+
 func (r *scenario) printSteps(title string) {
 	if len(r.steps) == 0 {
 		return
@@ -193,6 +204,7 @@ func (r *scenario) finish() {
 	times := r.logs.times()
 	for _, d := range r.faults {
 		d.measure(times)
+		d.checkFailover(r.t)
 	}
 	a.fill(r)
 	r.report = a.auditTable(r.name).String() + disruptionTable(r.name+": faults", r.faults).String() +
