@@ -21,8 +21,10 @@ import (
 type producer struct {
 	pub messaging.Publisher
 	// elections wakes retries when the stream has a new leader (nil: no
-	// leaders to wait for).
+	// leaders to wait for); terms ends the waits for acknowledgements of
+	// what was sent to the old one (run starts it).
 	elections *jetstream.Elections
+	terms     *terms
 	subject   string
 	pace      *rate.Limiter
 	count     int  // 0: until stopped
@@ -74,6 +76,9 @@ func (p *producer) run(ctx context.Context) ([]string, error) {
 	// published: either way no new order is issued.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	termsDone := make(chan struct{})
+	defer close(termsDone)
+	p.terms = watchTerms(ctx, p.elections, termsDone)
 	// A slot per order in flight, taken when it is issued and freed once it
 	// is acknowledged or given up; sent orders queue for their
 	// acknowledgements in the order they went out, which is the order the

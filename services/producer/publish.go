@@ -18,6 +18,7 @@ type inFlight struct {
 	msg   *messaging.Message
 	ack   messaging.PubAck // nil when sending failed
 	err   error            // why sending failed
+	term  context.Context  // the stream's leadership term it was sent in
 }
 
 // send makes a new order and sends it without waiting for its
@@ -33,7 +34,7 @@ func (p *producer) send(ctx context.Context) *inFlight {
 	if err != nil { // an OrderEvent always encodes
 		panic(fmt.Sprintf("encode order: %v", err))
 	}
-	f := &inFlight{order: order, msg: messaging.NewMessage(p.subject, order.ID, data)}
+	f := &inFlight{order: order, msg: messaging.NewMessage(p.subject, order.ID, data), term: p.terms.current()}
 	f.ack, f.err = messaging.PublishAsync(ctx, p.pub, f.msg)
 	return f
 }
@@ -44,12 +45,12 @@ func (p *producer) send(ctx context.Context) *inFlight {
 // done. It returns once sent is closed and drained.
 func (p *producer) collect(ctx context.Context, sent <-chan *inFlight, slots <-chan struct{}, retries *sync.WaitGroup, retrying *gate, stop context.CancelFunc) {
 	// An acknowledgement's wait is bounded by the publisher's timeout
-	// (PUBLISH_TIMEOUT), not by shutdown.
-	waitCtx := context.WithoutCancel(ctx)
+	// (PUBLISH_TIMEOUT) and by the end of the leadership term the order
+	// was sent in, not by shutdown.
 	for f := range sent {
 		err := f.err
 		if err == nil {
-			err = f.ack.Wait(waitCtx)
+			err = ended(f.term, f.ack.Wait(f.term))
 		}
 		if err == nil {
 			p.health.OK()
@@ -101,10 +102,11 @@ func (p *producer) retry(ctx context.Context, f *inFlight, firstErr error, stop 
 // attempt publishes msg once and waits for the acknowledgement. Like send
 // it is not cut short by shutdown.
 func (p *producer) attempt(ctx context.Context, msg *messaging.Message) error {
-	attemptCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
+	term := p.terms.current()
+	attemptCtx, cancel := context.WithTimeout(term, p.timeout)
 	defer cancel()
 	if err := p.pub.Publish(attemptCtx, msg); err != nil {
-		return p.failed(msg, err)
+		return p.failed(msg, ended(term, err))
 	}
 	p.health.OK()
 	return nil

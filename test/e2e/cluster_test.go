@@ -49,6 +49,7 @@ func clustered(r *scenario) {
 		// certificate reloader the pod shares one process namespace, whose
 		// PID 1 is the pause process. The Go runtime's default for
 		// SIGQUIT is a crash (goroutine dump, exit 2, no shutdown).
+		r.inject()
 		e.mustKC(t, ctx, "exec", leader, "-c", "nats", "--", "sh", "-c", `kill -QUIT "$(cat /var/run/nats/nats.pid)"`)
 		testkit.Eventually(t, leader+" restarted in place and ready", stepTimeout, func() (bool, string) {
 			n, last, ready := containerState(e, leader)
@@ -69,6 +70,7 @@ func clustered(r *scenario) {
 		leader := waitR3(t, r.conn.js, "before the delete")["KV_"+names.Bucket]
 		old := e.mustPods(t, ctx, "nats")
 		t.Logf("deleting pod %s", leader)
+		r.inject()
 		e.mustKC(t, ctx, "delete", "pod", leader, "--wait=false")
 		newLeader := waitNewLeader(t, r.conn.js, "KV_"+names.Bucket, leader)
 		waitReplaced(t, e, old)
@@ -89,6 +91,7 @@ func clustered(r *scenario) {
 			t.Fatal(err)
 		}
 		t.Logf("evicting pod %s", leader)
+		r.inject()
 		e.mustKC(t, ctx, "create", "--raw", "/api/v1/namespaces/"+e.namespace+"/pods/"+leader+"/eviction", "-f", eviction)
 		newLeader := waitNewLeader(t, r.conn.js, names.Stream, leader)
 		waitReplaced(t, e, old)

@@ -31,6 +31,8 @@ type disruption struct {
 	// planned: a NATS server exits as planned (lame duck), so the gap
 	// must stay under plannedGapBound.
 	planned bool
+	// injected: when the fault acted (start, unless the fault marked it).
+	injected time.Time
 	// elected: when the stream's new leader logged it leads (zero: no
 	// election during the fault), and which pod; resumedAfter: from then
 	// to the first acknowledged publish (hasResumed when there was one).
@@ -51,8 +53,7 @@ func disrupt(t *testing.T, e env, scr *scraper, n int, name string, fault func()
 	waitConsumersProcessing(t, e, scr, n, "after: "+name)
 	d.end = time.Now()
 	d.recovered = scr.recovery(d.start, d.end)
-	d.attribute(t, e)
-	t.Logf("%s: every consumer processing %s after the fault (%s); stream's new leader: %s", name, d.recovered.Round(100*time.Millisecond), d.note, d.electionCell())
+	t.Logf("%s: every consumer processing %s after the fault (%s)", name, d.recovered.Round(100*time.Millisecond), d.note)
 	return d
 }
 

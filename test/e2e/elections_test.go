@@ -62,7 +62,7 @@ func streamElectedAfter(t *testing.T, e env, since time.Time) (time.Time, string
 // leader (the servers' logs) during it.
 func (d *disruption) attribute(t *testing.T, e env) {
 	t.Helper()
-	d.elected, d.electedBy = streamElectedAfter(t, e, d.start)
+	d.elected, d.electedBy = streamElectedAfter(t, e, d.injected)
 }
 
 // resumed is how long after the stream's new leader the first publish
@@ -100,7 +100,7 @@ func (d *disruption) electionCell() string {
 	if d.elected.IsZero() {
 		return "-"
 	}
-	s := fmt.Sprintf("%s after the fault (%s)", d.elected.Sub(d.start).Round(time.Millisecond), d.electedBy)
+	s := fmt.Sprintf("%s after the fault (%s)", d.elected.Sub(d.injected).Round(time.Millisecond), d.electedBy)
 	if d.hasResumed {
 		s += fmt.Sprintf("; publishing again %s after it", d.resumedAfter.Round(time.Millisecond))
 	}

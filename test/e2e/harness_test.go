@@ -18,17 +18,18 @@ import (
 // their timings, the producers' logs, the pods' metrics, the NATS
 // connection and the disruptions measured.
 type scenario struct {
-	t      *testing.T
-	e      env
-	name   string
-	ctx    context.Context
-	steps  []stepTime
-	logs   *pubLog
-	scr    *scraper
-	conn   *natsConn
-	faults []*disruption
-	report string // the audit and fault tables, once audited
-	extra  string // the scenario's own tables, added to its report
+	t        *testing.T
+	e        env
+	name     string
+	ctx      context.Context
+	steps    []stepTime
+	logs     *pubLog
+	scr      *scraper
+	conn     *natsConn
+	faults   []*disruption
+	injected time.Time // set by inject during a fault
+	report   string    // the audit and fault tables, once audited
+	extra    string    // the scenario's own tables, added to its report
 }
 
 type stepTime struct {
@@ -71,21 +72,35 @@ func (r *scenario) step(name string, fn func()) {
 // disrupt is step plus the measurement of a fault (see disrupt).
 func (r *scenario) disrupt(name string, consumers int, fault func() string) {
 	r.t.Helper()
-	r.step(name, func() {
-		r.faults = append(r.faults, disrupt(r.t, r.e, r.scr, consumers, name, fault))
-	})
+	r.record(name, consumers, false, fault)
 }
 
 // plannedExit is disrupt for a fault that stops NATS servers the planned
 // way (lame duck): its publish gap is checked under plannedGapBound.
 func (r *scenario) plannedExit(name string, consumers int, fault func() string) {
 	r.t.Helper()
+	r.record(name, consumers, true, fault)
+}
+
+func (r *scenario) record(name string, consumers int, planned bool, fault func() string) {
+	r.t.Helper()
 	r.step(name, func() {
+		r.injected = time.Time{}
 		d := disrupt(r.t, r.e, r.scr, consumers, name, fault)
-		d.planned = true
+		d.planned, d.injected = planned, d.start
+		if !r.injected.IsZero() {
+			d.injected = r.injected
+		}
+		d.attribute(r.t, r.e)
+		r.t.Logf("%s: stream's new leader: %s", name, d.electionCell())
 		r.faults = append(r.faults, d)
 	})
 }
+
+// inject marks the moment a fault function acts (a kill, a delete), which
+// its preparations (finding the leader) follow: the servers' elections are
+// timed from it.
+func (r *scenario) inject() { r.injected = time.Now() }
 
 func (r *scenario) printSteps(title string) {
 	if len(r.steps) == 0 {
