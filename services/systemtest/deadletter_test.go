@@ -12,6 +12,7 @@ import (
 
 	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/test/audit"
 )
 
@@ -115,7 +116,7 @@ func TestRefusedDeadLetterDoesNotLoop(t *testing.T) {
 }
 
 // A valid order whose processing fails on every delivery (the ledger's
-// bucket is gone) is dead-lettered as max-deliveries on its MAX_DELIVER-th
+// bucket is sealed: it answers every write with an error) is dead-lettered as max-deliveries on its MAX_DELIVER-th
 // delivery and terminated, so it leaves the work queue: the dead letter's
 // body is its copy.
 func TestFailingOrderEndsDeadLettered(t *testing.T) {
@@ -123,9 +124,7 @@ func TestFailingOrderEndsDeadLettered(t *testing.T) {
 	c1 := start(t, "consumer", env(srv.ClientURL(), "c1", "MAX_DELIVER=3"))
 	addr := c1.WaitReady(t)
 	js := jetStream(t, srv)
-	if err := js.DeleteKeyValue(context.Background(), names.Bucket); err != nil {
-		t.Fatal(err)
-	}
+	sealLedger(t, js)
 	seq := publish(t, js, order("order-doomed", 0))
 
 	settled(t, js, seq)
@@ -146,6 +145,24 @@ func TestStalledOrderEndsDeadLettered(t *testing.T) {
 	settled(t, js, seq)
 	wantMetrics(t, addr, `orders_dead_lettered_total{reason="max-deliveries"} 1`, "orders_redelivered_total 1")
 	findable(t, js, seq, "2", "order-stalled", true)
+}
+
+// sealLedger seals the ledger bucket's stream: every record is refused
+// with an error about the write, which the consumer hands back for
+// redelivery. (A bucket deleted instead answers nothing, like one without
+// a leader: the consumer then holds its orders until it is back.)
+func sealLedger(t *testing.T, js natsjs.JetStream) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, ledger.Bucket{Name: names.Bucket}.StreamName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Sealed = true
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatalf("seal the ledger: %v", err)
+	}
 }
 
 func jetStream(t *testing.T, srv *natstest.Server) natsjs.JetStream {

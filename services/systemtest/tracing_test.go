@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -117,9 +116,7 @@ func TestRedeliveredAndDeadLetteredOrderIsOneTrace(t *testing.T) {
 	srv := natstest.Run(t)
 	c1 := start(t, "consumer", traced(rcv, srv.ClientURL(), "c1", "MAX_DELIVER=2"))
 	c1.WaitReady(t)
-	if err := jetStream(t, srv).DeleteKeyValue(context.Background(), names.Bucket); err != nil {
-		t.Fatal(err)
-	}
+	sealLedger(t, jetStream(t, srv))
 	prod := start(t, "producer", traced(rcv, srv.ClientURL(), "p1", "PUBLISH_COUNT=1"))
 	if code := prod.Wait(t); code != 0 {
 		t.Fatalf("producer exit %d: %s", code, prod.Stderr())
