@@ -76,7 +76,7 @@ func ceilingRuns(n, syncN, kvN int) []ceilingRun {
 // runCeiling runs c on a fresh server and returns the last run's rate.
 func runCeiling(bins Bins, c ceilingRun) (rate float64, err error) {
 	err = runStep(func(t *step) {
-		url := startServer(t, bins.Server)
+		url, _ := startServer(t, bins.Server)
 		for _, args := range c.runs {
 			full := append([]string{"--server=" + url, "bench"}, args...)
 			full = append(full, "--no-progress")

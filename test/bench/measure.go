@@ -35,7 +35,10 @@ type Throughput struct {
 	Rate       float64 // orders per second, from the log timestamps
 	CPUPer1000 float64 // CPU-seconds per 1,000 orders, all processes together
 	MaxRSSMB   float64 // largest peak resident set (VmHWM) of the processes
-	Warnings   Warnings
+	// Cost is the CPU per order of the run's services and of nats-server,
+	// read over the same interval.
+	Cost     OrderCost
+	Warnings Warnings
 }
 
 // Warnings counts the WARN and ERROR log lines of a step's processes, per
@@ -67,14 +70,16 @@ func (w Warnings) String() string {
 // session is one measurement: a fresh server and the binaries, run as
 // the step t's processes.
 type session struct {
-	t    *step
-	bins Bins
-	mode string
-	url  string
+	t      *step
+	bins   Bins
+	mode   string
+	url    string
+	server *testkit.Proc // its CPU is read over a drain
 }
 
 func newSession(t *step, bins Bins, mode string) *session {
-	return &session{t: t, bins: bins, mode: mode, url: startServer(t, bins.Server)}
+	url, server := startServer(t, bins.Server)
+	return &session{t: t, bins: bins, mode: mode, url: url, server: server}
 }
 
 // start runs bin as the process name, its waits bounded by bound, its
@@ -88,11 +93,12 @@ func (s *session) producer(extra ...string) *testkit.Proc {
 	return s.start(s.bins.Producer, "producer", runBound, extra...)
 }
 
-// consumers starts k consumers and waits until each is subscribed.
-func (s *session) consumers(k int) []*testkit.Proc {
+// consumers starts k consumers, with extra settings, and waits until each
+// is subscribed.
+func (s *session) consumers(k int, extra ...string) []*testkit.Proc {
 	var ps []*testkit.Proc
 	for i := range k {
-		ps = append(ps, s.start(s.bins.Consumer, "consumer-"+strconv.Itoa(i+1), consumerBound))
+		ps = append(ps, s.start(s.bins.Consumer, "consumer-"+strconv.Itoa(i+1), consumerBound, extra...))
 	}
 	for _, p := range ps {
 		p.AwaitLogged(s.t, msgConsuming, 1)
@@ -103,19 +109,28 @@ func (s *session) consumers(k int) []*testkit.Proc {
 // publish runs a producer to completion: n orders at rate per second
 // (0: as fast as the server acknowledges).
 func (s *session) publish(n int, rate float64) (*testkit.Proc, testkit.Usage) {
-	// Set, not left to the caller's environment: an exported PUBLISH_RATE
-	// or VERIFY_TIMEOUT would change what is measured.
-	p := s.producer("PUBLISH_COUNT="+strconv.Itoa(n), "PUBLISH_INTERVAL=0",
-		"PUBLISH_RATE="+strconv.FormatFloat(rate, 'f', -1, 64), "VERIFY_TIMEOUT=0s")
+	p := s.startPublishing(n, rate)
 	return p, finish(s.t, p)
 }
 
-// drain waits until the consumers logged n orders between them (in core
-// mode: or until none arrived for `quiet`, the rest was dropped), then
-// stops them and sums up. The rate counts only orders received once the
-// last of them was subscribed: the first would otherwise drain alone while
-// the others start.
+// startPublishing starts a producer of n orders at rate per second and
+// returns without waiting for it.
+func (s *session) startPublishing(n int, rate float64) *testkit.Proc {
+	// Set, not left to the caller's environment: an exported PUBLISH_RATE
+	// or VERIFY_TIMEOUT would change what is measured.
+	return s.producer("PUBLISH_COUNT="+strconv.Itoa(n), "PUBLISH_INTERVAL=0",
+		"PUBLISH_RATE="+strconv.FormatFloat(rate, 'f', -1, 64), "VERIFY_TIMEOUT=0s")
+}
+
+// drain awaits the consumers' n orders, then stops them and sums up.
 func drain(t *step, ps []*testkit.Proc, n int, mode string) (Throughput, []Event) {
+	awaitDrain(t, ps, n, mode)
+	return collect(t, ps)
+}
+
+// awaitDrain waits until the consumers logged n orders between them (in
+// core mode: or until none arrived for `quiet`, the rest was dropped).
+func awaitDrain(t *step, ps []*testkit.Proc, n int, mode string) {
 	total := func() int {
 		s := 0
 		for _, p := range ps {
@@ -131,6 +146,12 @@ func drain(t *step, ps []*testkit.Proc, n int, mode string) (Throughput, []Event
 		}
 		return got >= n || (mode == modeCore && time.Since(lastAt) > quiet), fmt.Sprintf("%d orders", got)
 	})
+}
+
+// collect stops the consumers and sums up their run. The rate counts only
+// orders received once the last of them was subscribed: the first would
+// otherwise drain alone while the others start.
+func collect(t *step, ps []*testkit.Proc) (Throughput, []Event) {
 	var (
 		evs []Event
 		tp  Throughput

@@ -13,25 +13,48 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// cdfPoints bounds the points per CDF line: enough for a smooth curve.
-const cdfPoints = 400
+// cdfPoints bounds the points per CDF line: enough for a smooth curve
+// and, on the nines axis, a tail resolved to a few orders in 10,000.
+const cdfPoints = 2000
 
 // minPlotMs stands in for 0 ms on the latency plot's log axis.
 const minPlotMs = 0.01
 
-// writePlots writes the three PNGs of the report into dir.
+// Colours the plots share: targets are red, everything else takes
+// plotutil's palette.
+var (
+	targetColor = color.RGBA{R: 200, G: 30, B: 30, A: 255}
+	barColor    = color.RGBA{R: 60, G: 110, B: 180, A: 255}
+	dashed      = []vg.Length{vg.Points(6), vg.Points(4)}
+)
+
+// plotSpec is one PNG of the report: its file, its size and how it is
+// drawn from the report.
+type plotSpec struct {
+	file  string
+	w, h  vg.Length
+	build func(Report) (*plot.Plot, error)
+}
+
+// plotSpecs are the report's plots.
+func plotSpecs() []plotSpec {
+	return []plotSpec{
+		{plotRatios, 8 * vg.Inch, 4.5 * vg.Inch, ratiosPlot},
+		{plotLatency, 7 * vg.Inch, 4.5 * vg.Inch, latencyPlot},
+		{plotScaling, 7 * vg.Inch, 4 * vg.Inch, scalingPlot},
+		{plotWork, 7 * vg.Inch, 4.5 * vg.Inch, workPlot},
+	}
+}
+
+// writePlots writes the report's PNGs into dir.
 func writePlots(r Report, dir string) error {
-	for name, build := range map[string]func(Report) (*plot.Plot, error){
-		plotLatency: latencyPlot,
-		plotScaling: scalingPlot,
-		plotRatios:  ratiosPlot,
-	} {
-		p, err := build(r)
+	for _, s := range plotSpecs() {
+		p, err := s.build(r)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", s.file, err)
 		}
-		if err := p.Save(7*vg.Inch, 4*vg.Inch, filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		if err := p.Save(s.w, s.h, filepath.Join(dir, s.file)); err != nil {
+			return fmt.Errorf("%s: %w", s.file, err)
 		}
 	}
 	return nil
@@ -53,99 +76,71 @@ func CDF(ms []float64, n int) plotter.XYs {
 	return xys
 }
 
-func latencyPlot(r Report) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = "End-to-end age of orders, one consumer"
-	p.X.Label.Text = "age (ms, log scale)"
-	p.Y.Label.Text = "fraction of orders"
-	var lines []any
-	for _, mr := range r.Modes {
-		for _, l := range mr.Latency {
-			if len(l.Ages) > 0 {
-				lines = append(lines, fmt.Sprintf("%s %s/s", mr.Mode, rate(l.Target)), CDF(l.Ages, cdfPoints))
-			}
-		}
-	}
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Add(plotter.NewGrid())
-	if len(lines) == 0 {
-		return p, nil // a log axis of nothing would panic
-	}
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-	return p, plotutil.AddLines(p, lines...)
-}
-
-func scalingPlot(r Report) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = "Throughput against consumer count"
-	p.X.Label.Text = "consumers"
-	p.Y.Label.Text = "orders/s"
-	p.Y.Min = 0
-	var lines []any
-	for _, mr := range r.Modes {
-		var xys plotter.XYs
-		for k, tp := range mr.Scaling {
-			if !missing(tp.Rate) {
-				xys = append(xys, plotter.XY{X: float64(k + 1), Y: tp.Rate})
-			}
-		}
-		if len(xys) > 0 {
-			lines = append(lines, mr.Mode, xys)
-		}
-	}
-	var ticks []plot.Tick
-	for k := 1; k <= r.Sizes.MaxConsumers; k++ {
-		ticks = append(ticks, plot.Tick{Value: float64(k), Label: fmt.Sprint(k)})
-	}
-	p.X.Tick.Marker = plot.ConstantTicks(ticks)
-	p.Add(plotter.NewGrid())
-	if len(lines) == 0 {
-		return p, nil
-	}
-	return p, plotutil.AddLinePoints(p, lines...)
-}
-
-func ratiosPlot(r Report) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = "Ours as a share of the natscli ceiling (dashed: targets)"
-	p.Y.Label.Text = "ratio"
-	rows := r.Ratios()
-	vals := make(plotter.Values, len(rows))
-	names := make([]string, len(rows))
-	for i, row := range rows {
-		if !math.IsNaN(row.Ratio) {
-			vals[i] = row.Ratio
-		}
-		names[i] = fmt.Sprintf("%s\n%s\n/ %s", shortPath(row.Path), row.Mode, row.Ceiling)
-	}
-	bars, err := plotter.NewBarChart(vals, vg.Points(30))
+// line is a solid line of colour i of the palette, or dashed.
+func line(xys plotter.XYs, i int, dash bool) (*plotter.Line, error) {
+	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return nil, err
 	}
-	bars.Color = color.RGBA{R: 60, G: 110, B: 180, A: 255}
-	p.Add(plotter.NewGrid(), bars)
-	for i, row := range rows {
-		if row.Target > 0 {
-			p.Add(targetLine(row.Target, i))
+	l.Color, l.Width = plotutil.Color(i), vg.Points(1.5)
+	if dash {
+		l.Dashes = dashed
+	}
+	return l, nil
+}
+
+// targetMark is a red dashed segment from a to b.
+func targetMark(a, b plotter.XY) *plotter.Line {
+	l, _ := plotter.NewLine(plotter.XYs{a, b}) // two finite points: no error
+	l.Color, l.Width, l.Dashes = targetColor, vg.Points(2), dashed
+	return l
+}
+
+// gridOnly is a grid of the lines across one axis: vertical (across x) or
+// horizontal.
+func gridOnly(vertical bool) *plotter.Grid {
+	g := plotter.NewGrid()
+	if vertical {
+		g.Horizontal.Color = nil
+	} else {
+		g.Vertical.Color = nil
+	}
+	return g
+}
+
+// countTicks marks the consumer counts ks on an axis.
+func countTicks(ks []int) plot.Ticker {
+	var ticks []plot.Tick
+	for _, k := range ks {
+		ticks = append(ticks, plot.Tick{Value: float64(k), Label: fmt.Sprint(k)})
+	}
+	return plot.ConstantTicks(ticks)
+}
+
+// thousandsTicks are gonum's default ticks labelled 12,000 rather than
+// 12000.
+type thousandsTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (thousandsTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i, t := range ticks {
+		if t.Label != "" && t.Value == math.Trunc(t.Value) {
+			ticks[i].Label = thousands(int64(t.Value))
 		}
 	}
-	p.NominalX(names...)
-	p.Y.Min = 0
-	return p, nil
+	return ticks
 }
 
-func shortPath(path string) string {
-	if path == pathConsumer {
-		return "consumer"
-	}
-	return path
+// legendTopLeft puts the legend inside the plot's top left corner.
+func legendTopLeft(p *plot.Plot) {
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(8)
 }
 
-// targetLine is a dashed red line at ratio y over the i-th bar.
-func targetLine(y float64, i int) *plotter.Line {
-	x := float64(i)
-	l, _ := plotter.NewLine(plotter.XYs{{X: x - 0.45, Y: y}, {X: x + 0.45, Y: y}}) // two finite points: no error
-	l.Color = color.RGBA{R: 200, G: 40, B: 40, A: 255}
-	l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	return l
+// legendAbove puts the legend top left, above the data: the y axis runs a
+// third higher than the largest value, so no line passes under it.
+func legendAbove(p *plot.Plot) {
+	legendTopLeft(p)
+	p.Y.Max *= 4.0 / 3
 }

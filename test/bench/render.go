@@ -20,6 +20,7 @@ const (
 	plotLatency = "latency_cdf.png"
 	plotScaling = "throughput_consumers.png"
 	plotRatios  = "ratios.png"
+	plotWork    = "scaling_work.png"
 )
 
 // Render writes the report as Markdown.
@@ -29,6 +30,7 @@ func (r Report) Render(w io.Writer) error {
 	mw.ratios(r.Ratios())
 	mw.latency(r)
 	mw.scaling(r)
+	mw.work(r)
 	mw.costs(r)
 	mw.machine(r)
 	mw.goBench(r.GoBench)
@@ -66,6 +68,9 @@ func (m *mdWriter) header(r Report) {
 		r.Started.UTC().Format("2006-01-02 15:04 UTC"), r.Elapsed.Round(timeRound), r.Machine.LoadAverage, r.Machine.Cores, r.Machine.CPU)
 	m.printf("Each figure is one run on a fresh nats-server (file store, loopback); rates are taken from the services' own log timestamps, start-up excluded. " +
 		"The ceilings are `nats bench` (natscli) on the same server with messages of an order's size. Figures vary from run to run and machine to machine: read the ratios, not the absolute rates.\n\n")
+	if r.Only != "" {
+		m.printf("**Only the steps matching `-run %s` were measured: the others show n/a.**\n\n", r.Only)
+	}
 	if r.Machine.Busy() {
 		m.printf("**The machine was busy when this run started (1-minute load average above its %d cores): the figures are noisy.**\n\n", r.Machine.Cores)
 	}
@@ -113,7 +118,7 @@ func (m *mdWriter) scaling(r Report) {
 }
 
 func (m *mdWriter) costs(r Report) {
-	m.printf("## Cost per 1,000 orders and memory\n\n")
+	m.printf("## Cost per order and memory\n\n")
 	m.printf("CPU-seconds (user + system) of the full-rate runs (producer alone; one consumer draining) from the kernel's accounting of each process; their max RSS is the peak resident set (VmHWM) read from /proc every 10 ms; idle RSS read from /proc after start-up with nothing to do.\n\n")
 	m.table("service", "mode", "CPU-s per 1,000 orders", "max RSS at full rate (MB)", "< 40 MB", "idle RSS (MB)", "< 20 MB")
 	for _, mr := range r.Modes {
@@ -122,6 +127,27 @@ func (m *mdWriter) costs(r Report) {
 			mb(mr.Idle.Producer), met(mr.Idle.Producer, targetIdleRSSMB, mr.Idle.Producer > 0))
 		m.row("consumer", mr.Mode, cpu(cons.CPUPer1000), mb(cons.MaxRSSMB), met(cons.MaxRSSMB, targetLoadedRSSMB, cons.MaxRSSMB > 0),
 			mb(mr.Idle.Consumer), met(mr.Idle.Consumer, targetIdleRSSMB, mr.Idle.Consumer > 0))
+	}
+	m.printf("\n")
+	m.orderCosts(r)
+}
+
+// orderCosts writes the CPU per order of each service beside nats-server's
+// over the same interval: the server's share is as large as the service's.
+func (m *mdWriter) orderCosts(r Report) {
+	m.printf("CPU per order of the service and of nats-server over the same interval, from /proc/<pid>/stat: the producer's whole run (the server's from before it started to its exit); " +
+		"the consumer from its start to the drain's last order. In core mode the producer publishes during the consumer's run, so the server's figure there includes taking the orders in.\n\n")
+	m.table("service", "mode", "service CPU per order (µs)", "nats-server CPU per order (µs)", "together (µs)")
+	for _, mr := range r.Modes {
+		for _, s := range []struct {
+			name string
+			c    OrderCost
+		}{{"producer", mr.Producer.Cost}, {"consumer", scalingAt(mr, 1).Cost}} {
+			m.row(s.name, mr.Mode, us(s.c.Service), us(s.c.Server), us(s.c.Service+s.c.Server))
+		}
+	}
+	if c := scalingAt(jetStream(r), 1).Cost; !missing(c.Service) {
+		m.printf("\nThe exactly-once path (JetStream, one consumer draining stored orders, recording each in the ledger) costs the consumer %s µs and nats-server %s µs of CPU per order.\n", us(c.Service), us(c.Server))
 	}
 	m.printf("\n")
 }
@@ -139,6 +165,7 @@ func (m *mdWriter) machine(r Report) {
 	m.row("orders per producer/consumer run", fmt.Sprint(s.Orders))
 	m.row("ceiling messages (pub async, consume, core pub / pub sync / kv put)", fmt.Sprintf("%d / %d / %d", s.CeilingOrders, s.SyncOrders, s.KVOrders))
 	m.row("each fixed-rate run", s.LatencyFor.String()+" of orders")
+	m.row("scaling with work: WORK_TIME, CONCURRENCY, consumers, ideal work per run", fmt.Sprintf("%s, %d, %s, %s", s.Work.WorkTime, s.Work.Concurrency, ints(s.Work.Consumers), s.Work.For))
 	m.printf("\n")
 }
 
@@ -168,6 +195,21 @@ func (m *mdWriter) list(title, intro string, items []string) {
 		m.printf("- %s\n", it)
 	}
 	m.printf("\n")
+}
+
+// jetStream is the report's JetStream mode, zero when it is missing.
+func jetStream(r Report) ModeResult {
+	mr, _ := r.mode(modeJetStream)
+	return mr
+}
+
+// ints lists ns: "1, 2, 4, 8".
+func ints(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ", ")
 }
 
 // scalingAt is the run with k consumers, zero when it is missing.
@@ -204,9 +246,10 @@ func ms(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
-// mb and cpu format memory and CPU time; 0 means not measured.
+// mb, cpu and us format memory and CPU time; 0 means not measured.
 func mb(v float64) string  { return positive(v, "%.1f") }
 func cpu(v float64) string { return positive(v, "%.3f") }
+func us(v float64) string  { return positive(v, "%.1f") }
 
 func positive(v float64, format string) string {
 	if missing(v) {

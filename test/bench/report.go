@@ -15,6 +15,9 @@ type Report struct {
 	GoBench  string   // `go test -bench` output, when given
 	Problems []string // steps that failed, one line each
 	Warnings []string // steps whose processes logged warnings, one line each
+	// Only is the -run pattern when the run measured only the steps it
+	// matches, "" for a full run.
+	Only string
 }
 
 // ModeResult is what one delivery mode measured.
@@ -23,7 +26,8 @@ type ModeResult struct {
 	Idle     IdleRSS
 	Producer Throughput
 	Scaling  []Throughput // index k-1: k consumers
-	Latency  []Latency
+	Latency  []Latency    // one per Sizes.LatencyRates
+	Work     []WorkRun    // one per Sizes.Work.Consumers
 }
 
 // Sizes are the order counts a run used.
@@ -35,4 +39,5 @@ type Sizes struct {
 	LatencyFor    time.Duration // each fixed-rate run publishes rate × this
 	LatencyRates  []float64
 	MaxConsumers  int
+	Work          WorkSizes // the scaling-with-work runs
 }

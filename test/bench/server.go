@@ -18,8 +18,9 @@ var errNoPorts = errors.New("no client URL in the ports file")
 // a temporary directory of its own and a port it picks itself, and waits
 // until it listens. The server writes its ports file once its client
 // listener is up, which is both the random port's address and the
-// readiness signal. The step's end kills it and removes the store.
-func startServer(t *step, bin string) (url string) {
+// readiness signal. The step's end kills it and removes the store. The
+// process is returned for its CPU time.
+func startServer(t *step, bin string) (url string, server *testkit.Proc) {
 	dir, err := os.MkdirTemp("", "orders-bench-")
 	if err != nil {
 		t.Fatalf("nats-server store: %v", err)
@@ -31,7 +32,7 @@ func startServer(t *step, bin string) (url string) {
 		url, err = readPortsFile(dir)
 		return err == nil, fmt.Sprintf("%v; stderr: %s", err, stderrTail(p))
 	})
-	return url
+	return url, p
 }
 
 // readPortsFile returns the client URL from the *.ports file in dir.

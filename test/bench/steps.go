@@ -23,11 +23,14 @@ type IdleRSS struct{ Producer, Consumer float64 }
 // with no consumer running.
 func measureProducer(bins Bins, mode string, n int) (tp Throughput, err error) {
 	err = runStep(func(t *step) {
-		p, u := newSession(t, bins, mode).publish(n, 0)
+		s := newSession(t, bins, mode)
+		before := s.sample()
+		p, u := s.publish(n, 0)
 		times := Times(logEvents(p), msgPublished)
 		tp = Throughput{
 			Orders: len(times), Rate: Rate(times),
 			CPUPer1000: PerThousand(u.CPU.Seconds(), len(times)), MaxRSSMB: u.MaxRSSMB,
+			Cost: costOver(before, s.sample(p), roleProducer, len(times)),
 		}
 		tp.Warnings.add(p.Warnings())
 	})
@@ -37,18 +40,23 @@ func measureProducer(bins Bins, mode string, n int) (tp Throughput, err error) {
 // measureConsumers has k consumers take n orders. In JetStream mode the
 // producer stores them first and the consumers then drain the stream; in
 // core mode (nothing is stored) they take them while the producer
-// publishes at full rate, and what they could not take is dropped.
+// publishes at full rate, and what they could not take is dropped. The
+// CPU per order is read from the consumers' start to the drain's end.
 func measureConsumers(bins Bins, mode string, k, n int) (tp Throughput, err error) {
 	err = runStep(func(t *step) {
 		r := newSession(t, bins, mode)
 		if mode == modeJetStream {
 			r.publish(n, 0)
 		}
+		before := r.sample()
 		ps := r.consumers(k)
 		if mode == modeCore {
 			r.publish(n, 0)
 		}
-		tp, _ = drain(t, ps, n, mode)
+		awaitDrain(t, ps, n, mode)
+		after := r.sample(ps...)
+		tp, _ = collect(t, ps)
+		tp.Cost = costOver(before, after, roleConsumers, tp.Orders)
 	})
 	return tp, err
 }
