@@ -227,7 +227,10 @@ func TestSecurityProof(t *testing.T) {
 					_, err = id.js.Publish(ctx, n.DeadLetters, []byte(`{"id":"proof-dead"}`))
 					return err
 				}},
-				{"helm-test", "publish an order and read the ledger", func(id *identity) error {
+				{"helm-test", "publish an order (watching the stream's leader elections) and read the ledger", func(id *identity) error {
+					if err := watchElections(id, ourjs.StreamLeaderElected(n.Stream)); err != nil {
+						return err
+					}
 					if _, err := id.js.Publish(ctx, n.Orders, []byte(`{"id":"proof-2"}`)); err != nil {
 						return err
 					}

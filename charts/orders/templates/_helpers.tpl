@@ -173,9 +173,11 @@ provisioner:
     (printf "$JS.API.STREAM.INFO.%s" $kv) | toJson }}
   subscribe: ["_INBOX_provisioner.>"]
 helm-test:
-  # The producer's job, then read the ledger.
+  # The producer's job (and its wake-up on a new stream leader), then read
+  # the ledger.
   publish: {{ concat (list $subject (printf "$JS.API.STREAM.INFO.%s" $stream)) $ledgerRead | toJson }}
-  subscribe: ["_INBOX_helm-test.>"]
+  subscribe: {{ compact (list "_INBOX_helm-test.>"
+    (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core)) | toJson }}
 admin:
   # Operators and audits: everything.
   publish: [">"]
