@@ -164,7 +164,9 @@ func (f *fulfiller) record(ctx context.Context, msg *messaging.Message, r ledger
 			pause = f.fullRetry / 10
 		}
 		if err := msg.InProgress(); err != nil {
-			f.log.WarnContext(ctx, "could not mark the order in progress; it may be redelivered meanwhile", "order_id", r.OrderID, "error", err)
+			// Debug: while the connection is down every held order fails
+			// here each round; /readyz and the one WARN above say why.
+			f.log.DebugContext(ctx, "could not mark the order in progress; it may be redelivered meanwhile", "order_id", r.OrderID, "error", err)
 		}
 	}
 }
