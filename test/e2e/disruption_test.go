@@ -33,9 +33,11 @@ type disruption struct {
 	planned bool
 	// injected: when the fault acted (start, unless the fault marked it).
 	injected time.Time
-	// elected: when the stream's new leader logged it leads (zero: no
-	// election during the fault), and which pod; resumedAfter: from then
-	// to the first acknowledged publish (hasResumed when there was one).
+	// elections: the stream's new leaders during the fault (the servers'
+	// logs); elected, electedBy: the one publishing waited for (see
+	// resumed); resumedAfter: from then to the next acknowledged publish
+	// (hasResumed when there was one).
+	elections    []election
 	elected      time.Time
 	electedBy    string
 	resumedAfter time.Duration
@@ -151,7 +153,7 @@ func disruptionTable(title string, ds []*disruption) *testkit.Table {
 		Header: []string{"fault", "longest publish gap", "stream's new leader (servers' logs)", "every consumer processing after", "step took", "what happened"},
 		Notes: []string{
 			"longest publish gap: the longest pause between two orders the producers logged as acknowledged, from the pause the fault began in until every consumer processed again",
-			"stream's new leader: from the fault to the first \"JetStream cluster new stream leader\" line of a NATS pod, and from that line to the next acknowledged publish (checked within " + resumeBound.String() + "); a planned exit's gap is checked under " + plannedGapBound.String(),
+			"stream's new leader: from the fault to the first \"JetStream cluster new stream leader\" line of a NATS pod, and from that line to the next acknowledged publish (for a planned exit checked within " + resumeBound.String() + ", and its gap under " + plannedGapBound.String() + ")",
 			"every consumer processing after: from the fault until the last scrape (every 1 s) at which a ready consumer pod had processed nothing since its previous scrape",
 		},
 	}
