@@ -52,9 +52,10 @@ func (w WorkSizes) Orders(k int) int { return int(w.Ideal(k) * w.For.Seconds()) 
 // reaching a share s of it is sent 1/s orders for each it takes, so of n
 // orders sent to it (1 - s) × n wait in its client buffer at the end,
 // which holds 1,024 (natscore's pendingMsgs) before the client drops
-// orders. A run of 4 s would overflow it below 84% of the ideal, short of
-// what even one consumer reaches (docs/performance.md, "Scaling with work
-// per order"). So the core runs are sized to the buffer:
+// orders. A run of 4 s would overflow it below 84% of the ideal, about
+// what one consumer reaches and well above what eight do
+// (docs/performance.md, "Scaling with work per order"). So the core runs
+// are sized to the buffer:
 // coreOrdersPerConsumer fills at most coreBufferUse of it for consumers
 // reaching coreMinShare of the ideal.
 const (
