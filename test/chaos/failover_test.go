@@ -5,13 +5,13 @@ package chaos
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // resumeBound is how soon after the cluster has a new leader the
@@ -21,14 +21,6 @@ import (
 // "What a crashed NATS server costs"); the bound is the issue's target,
 // not a measurement, so it does not flake on a busy machine.
 const resumeBound = time.Second
-
-// leaderLine is what a nats-server logs when it becomes the leader of a
-// stream or a consumer: "[pid] 2026/12/05 01:02:03.123456 [INF] JetStream
-// cluster new stream leader for '$G > ORDERS'".
-var leaderLine = regexp.MustCompile(`^\[\d+\] (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) \[INF\] JetStream cluster new (?:stream|consumer) leader for '([^']+)'`)
-
-// serverLogTime is nats-server's log time layout (local time).
-const serverLogTime = "2006/01/02 15:04:05.000000"
 
 // failover is one leader loss: when the leader was killed, when the
 // cluster had new leaders for what the killed server led (their own log
@@ -71,13 +63,9 @@ func electedAfter(nodes []*natsNode, asset string, since time.Time) (time.Time, 
 	var first time.Time
 	for _, n := range nodes {
 		for line := range strings.Lines(n.Stderr()) {
-			m := leaderLine.FindStringSubmatch(line)
-			if m == nil || m[2] != asset {
-				continue
-			}
-			at, err := time.ParseInLocation(serverLogTime, m[1], time.Local)
-			if err == nil && at.After(since) && (first.IsZero() || at.Before(first)) {
-				first = at
+			nl, ok := audit.ParseNewLeader(line, time.Local)
+			if ok && nl.Asset == asset && nl.At.After(since) && (first.IsZero() || nl.At.Before(first)) {
+				first = nl.At
 			}
 		}
 	}

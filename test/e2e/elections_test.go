@@ -5,11 +5,12 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // resumeBound is how soon after the stream's new leader the producers
@@ -23,16 +24,11 @@ const resumeBound = time.Second
 // under it (docs/e2e.md).
 const plannedGapBound = time.Second
 
-// streamLeaderLine is what a nats-server logs when it becomes the leader
-// of the orders stream: "[7] 2026/12/05 01:02:03.123456 [INF] JetStream
-// cluster new stream leader for '$G > ORDERS'". The servers log in UTC
-// (the image has no zone data) and share the test's host clock on the
-// offline cluster; on a real cluster the nodes' clocks may differ a little.
-var streamLeaderLine = regexp.MustCompile(`^\[\d+\] (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) \[INF\] JetStream cluster new stream leader for '[^']+ > ` + regexp.QuoteMeta(names.Stream) + `'`)
-
 // streamElections returns when NATS servers logged that they lead the
 // orders stream after since, oldest first, each with the pod; none for a
-// single server's stream, which has no elections.
+// single server's stream, which has no elections. The servers log in UTC
+// (the image has no zone data) and share the test's host clock on the
+// offline cluster; on a real cluster the nodes' clocks may differ a little.
 func streamElections(t *testing.T, e env, since time.Time) []election {
 	t.Helper()
 	ctx := context.Background()
@@ -44,13 +40,9 @@ func streamElections(t *testing.T, e env, since time.Time) []election {
 			continue
 		}
 		for line := range strings.Lines(logs) {
-			m := streamLeaderLine.FindStringSubmatch(line)
-			if m == nil {
-				continue
-			}
-			at, err := time.ParseInLocation("2006/01/02 15:04:05.000000", m[1], time.UTC)
-			if err == nil && at.After(since) {
-				out = append(out, election{at: at, pod: pod.Name})
+			nl, ok := audit.ParseNewLeader(line, time.UTC)
+			if ok && nl.Kind == "stream" && strings.HasSuffix(nl.Asset, " > "+names.Stream) && nl.At.After(since) {
+				out = append(out, election{at: nl.At, pod: pod.Name})
 			}
 		}
 	}
