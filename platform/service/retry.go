@@ -34,8 +34,9 @@ type retryOptions struct {
 // WakeOn ends a pause early when the channel wake returned before it is
 // closed, and starts the back-off over: for an event after which the next
 // attempts are likely to succeed (a stream's new leader, say), so they
-// need not wait out a back-off grown during the outage. A nil channel
-// never wakes.
+// need not wait out a back-off grown during the outage. wake is called
+// before each attempt, so an event during the attempt (often what ended
+// it) skips the pause after it. A nil channel never wakes.
 func WakeOn(wake func() <-chan struct{}) RetryOption {
 	return func(o *retryOptions) { o.wake = wake }
 }
@@ -50,6 +51,10 @@ func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.C
 	}
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
+		var wake <-chan struct{}
+		if o.wake != nil {
+			wake = o.wake()
+		}
 		err := fn(ctx)
 		if err == nil {
 			return nil
@@ -60,10 +65,6 @@ func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.C
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
-		}
-		var wake <-chan struct{}
-		if o.wake != nil {
-			wake = o.wake()
 		}
 		log.Warn(what+" failed; retrying", "attempt", attempt, "backoff", backoff.String(), "error", err)
 		select {

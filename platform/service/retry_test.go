@@ -51,3 +51,26 @@ func TestRetry(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryWokenDuringAttempt: an announcement that comes while an attempt
+// runs (a new leader ending a publish to the old one) skips the pause
+// after that attempt. Six failures would pause 100ms to 3.2s (6.3s) and
+// overrun the bound; woken, they take no pause at all.
+func TestRetryWokenDuringAttempt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	next := make(chan struct{})
+	attempts := 0
+	err := Retry(ctx, slog.New(slog.DiscardHandler), "test", func(context.Context) error {
+		attempts++
+		if attempts > 6 {
+			return nil
+		}
+		close(next) // the announcement, during the attempt
+		next = make(chan struct{})
+		return errors.New("sent to the old leader")
+	}, WakeOn(func() <-chan struct{} { return next }))
+	if err != nil || attempts != 7 {
+		t.Errorf("err %v after %d attempts, want nil after 7", err, attempts)
+	}
+}
