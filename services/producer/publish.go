@@ -80,7 +80,11 @@ func (p *producer) retry(ctx context.Context, f *inFlight, firstErr error, stop 
 	err := service.Retry(ctx, p.log.With("order_id", f.order.ID), "publish order", func(context.Context) error {
 		if first {
 			first = false
-			return p.failed(f.msg, firstErr)
+			err := p.failed(f.msg, firstErr)
+			if !errors.Is(firstErr, errNewLeader) {
+				return err
+			}
+			// Sent to a leader that is gone: send it to the new one now.
 		}
 		return p.attempt(ctx, f.msg)
 	}, service.WakeOn(p.elections.Next))
