@@ -153,7 +153,7 @@ func disruptionTable(title string, ds []*disruption) *testkit.Table {
 		Header: []string{"fault", "longest publish gap", "stream's new leader (servers' logs)", "every consumer processing after", "step took", "what happened"},
 		Notes: []string{
 			"longest publish gap: the longest pause between two orders the producers logged as acknowledged, from the pause the fault began in until every consumer processed again",
-			"stream's new leader: from the fault to the first \"JetStream cluster new stream leader\" line of a NATS pod, and from that line to the next acknowledged publish (for a planned exit checked within " + resumeBound.String() + ", and its gap under " + plannedGapBound.String() + ")",
+			"stream's new leader: from the fault to the first \"JetStream cluster new stream leader\" line of a NATS pod, and from that line to the next acknowledged publish (checked within " + resumeBound.String() + "; a planned exit's gap checked under " + plannedGapBound.String() + ")",
 			"every consumer processing after: from the fault until the last scrape (every 1 s) at which a ready consumer pod had processed nothing since its previous scrape",
 		},
 	}

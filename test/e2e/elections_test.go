@@ -87,24 +87,16 @@ func (d *disruption) resumed(published []time.Time) (time.Duration, bool) {
 	return next.Sub(d.elected), true
 }
 
-// checkFailover fails t for a planned exit (lame duck) whose gap reached
-// plannedGapBound, or whose producers published again later than
-// resumeBound after the stream's new leader. After a crash the same
-// figure is reported, not checked: in make chaos (processes) it is
-// milliseconds and checked there, but on the cluster two runs measured
-// 3.2 s, a retry back-off step, as if the producers missed the new
-// leader's announcement; until that is explained (issue 20) a check
-// here would only fail every run.
+// checkFailover fails t when the producers published again later than
+// resumeBound after the stream's new leader, after any fault, and for a
+// planned exit (lame duck) when its gap reached plannedGapBound.
 func (d *disruption) checkFailover(t *testing.T) {
 	t.Helper()
-	if !d.planned {
-		return
-	}
 	if d.hasResumed && d.resumedAfter > resumeBound {
 		t.Errorf("%s: publishing again %s after the stream's new leader (%s), want within %s",
 			d.name, d.resumedAfter.Round(time.Millisecond), d.electedBy, resumeBound)
 	}
-	if d.longestGap >= plannedGapBound {
+	if d.planned && d.longestGap >= plannedGapBound {
 		t.Errorf("%s: a planned exit (lame duck) left a publish gap of %s, want under %s",
 			d.name, d.longestGap.Round(time.Millisecond), plannedGapBound)
 	}
