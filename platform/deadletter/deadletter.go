@@ -1,0 +1,168 @@
+// Package deadletter reads the dead letters the consumers leave on the
+// stream (see platform/events for what one holds) and judges, for each,
+// whether sending its order again could succeed. It reads without a
+// consumer, so it leaves nothing on the server and runs beside the
+// consumers.
+package deadletter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/distsys-go/orders/platform/events"
+)
+
+// Letter is one dead letter as stored: where the stream keeps it, and what
+// its headers say of the original order.
+type Letter struct {
+	// Seq and Time are the dead letter's own sequence in the stream and
+	// when the stream stored it.
+	Seq  uint64
+	Time time.Time
+	// Reason is one of the events.Reason constants; Error the error
+	// behind it.
+	Reason string
+	Error  string
+	// Subject, Stream and OrigSeq are where the original was published
+	// and stored; OrderID is its message id, the order's id.
+	Subject string
+	Stream  string
+	OrigSeq uint64
+	OrderID string
+	// Size is the original's body size in bytes, -1 when unknown.
+	Size int
+	// Deliveries is how often the original had been delivered.
+	Deliveries int
+	// Truncated is true when Body is not all of the original.
+	Truncated bool
+	// Body is the original's body, or its first events.DeadLetterMaxBody
+	// bytes when Truncated.
+	Body []byte
+	// Header is every header of the dead letter, as stored.
+	Header nats.Header
+	// Unreadable says why the headers do not describe an original (a
+	// message published on the subject by hand, say); empty when they do.
+	Unreadable string
+}
+
+// Parse reads a dead letter from its stored message. A message whose
+// headers do not name a known reason, the original's subject and its
+// order id is returned with Unreadable set: it is listed, never replayed.
+func Parse(m *jetstream.RawStreamMsg) Letter {
+	h := m.Header
+	if h == nil {
+		h = nats.Header{}
+	}
+	l := Letter{
+		Seq: m.Sequence, Time: m.Time, Header: h, Body: m.Data,
+		Reason:    h.Get(events.HeaderDeadLetterReason),
+		Error:     h.Get(events.HeaderDeadLetterError),
+		Subject:   h.Get(events.HeaderOriginalSubject),
+		Stream:    h.Get(events.HeaderOriginalStream),
+		OrderID:   h.Get(events.HeaderOriginalID),
+		Truncated: h.Get(events.HeaderDeadLetterTruncated) == "true",
+		Size:      -1,
+	}
+	l.OrigSeq, _ = strconv.ParseUint(h.Get(events.HeaderOriginalSequence), 10, 64)
+	if n, err := strconv.Atoi(h.Get(events.HeaderOriginalSize)); err == nil {
+		l.Size = n
+	}
+	l.Deliveries, _ = strconv.Atoi(h.Get(events.HeaderDeliveries))
+	switch {
+	case len(m.Header) == 0:
+		l.Unreadable = "no headers: not a dead letter the consumers wrote"
+	case !slices.Contains(Reasons, l.Reason):
+		l.Unreadable = fmt.Sprintf("%s %q is none of %v", events.HeaderDeadLetterReason, l.Reason, Reasons)
+	case l.Subject == "":
+		l.Unreadable = "no " + events.HeaderOriginalSubject + " header"
+	case l.OrderID == "":
+		l.Unreadable = "no " + events.HeaderOriginalID + " header"
+	}
+	return l
+}
+
+// Reasons are the reasons a dead letter can give, in the order a listing
+// names them.
+var Reasons = []string{events.ReasonOversized, events.ReasonMalformed, events.ReasonInvalid, events.ReasonMaxDeliveries}
+
+// Why a dead letter's order cannot be replayed: Judge's verdicts.
+var (
+	// ErrUnreadable: the headers do not say what the original was.
+	ErrUnreadable = errors.New("unreadable")
+	// ErrTruncated: only a prefix of the original was kept.
+	ErrTruncated = errors.New("only a prefix of the order was kept")
+	// ErrWouldFailAgain: the reason is in the bytes themselves
+	// (oversized, malformed, invalid): sent again, they fail again.
+	ErrWouldFailAgain = errors.New("the same bytes would fail again")
+	// ErrTooOld: the dead letter is older than the ledger remembers
+	// orders (DEDUP_TTL), so the ledger can no longer tell whether the
+	// order was processed.
+	ErrTooOld = errors.New("older than the ledger remembers orders")
+)
+
+// Judge returns nil when l's order may be sent again at now, or why not
+// (one of the Err variables, wrapped with the detail). ledgerTTL is how
+// long the ledger keeps a record (DEDUP_TTL; 0 for ever); allowOld lets a
+// dead letter older than that through.
+func Judge(l Letter, now time.Time, ledgerTTL time.Duration, allowOld bool) error {
+	switch {
+	case l.Unreadable != "":
+		return fmt.Errorf("%w: %s", ErrUnreadable, l.Unreadable)
+	case l.Reason != events.ReasonMaxDeliveries:
+		return fmt.Errorf("%w (%s)", ErrWouldFailAgain, l.Reason)
+	case l.Truncated:
+		return ErrTruncated
+	case ledgerTTL > 0 && !allowOld && now.Sub(l.Time) > ledgerTTL:
+		return fmt.Errorf("%w (%s, dead-lettered %s ago)", ErrTooOld, ledgerTTL, now.Sub(l.Time).Round(time.Second))
+	}
+	return nil
+}
+
+// Each calls fn with every dead letter on subject in s from sequence from
+// on, oldest first, until fn returns an error (returned, but for
+// ErrStop) or none is left. It reads each with the stream's "next message
+// for subject" get, so it creates nothing on the server.
+func Each(ctx context.Context, s jetstream.Stream, subject string, from uint64, fn func(Letter) error) error {
+	for seq := max(from, 1); ; {
+		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("dead letters on %s from sequence %d: %w", subject, seq, err)
+		}
+		if err := fn(Parse(m)); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+		seq = m.Sequence + 1
+	}
+}
+
+// ErrStop, returned by Each's fn, ends the walk without an error.
+var ErrStop = errors.New("stop")
+
+// Get returns the dead letter at sequence seq of s, or ErrNotDeadLetter
+// when the message there is not on subject, or jetstream.ErrMsgNotFound.
+func Get(ctx context.Context, s jetstream.Stream, subject string, seq uint64) (Letter, error) {
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return Letter{}, fmt.Errorf("sequence %d: %w", seq, err)
+	}
+	if m.Subject != subject {
+		return Letter{}, fmt.Errorf("sequence %d: %w (its subject is %s)", seq, ErrNotDeadLetter, m.Subject)
+	}
+	return Parse(m), nil
+}
+
+// ErrNotDeadLetter: the message asked for is not a dead letter.
+var ErrNotDeadLetter = errors.New("not a dead letter")
