@@ -20,6 +20,10 @@ type Config struct {
 	URL string `envconfig:"NATS_URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma-separated"`
 	// ReconnectWait is also the pause between failed first connects.
 	ReconnectWait time.Duration `envconfig:"NATS_RECONNECT_WAIT" default:"1s" desc:"pause between reconnect attempts"`
+	// ConnectTimeout bounds one attempt, so that a server that does not
+	// answer (a recreated pod's old address, still in DNS caches) costs
+	// this much before the next server is tried.
+	ConnectTimeout time.Duration `envconfig:"NATS_CONNECT_TIMEOUT" default:"2s" desc:"how long one connection attempt (dial, TLS, CONNECT) may take before the next server is tried"`
 	Security
 }
 
@@ -32,6 +36,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReconnectWait <= 0 {
 		return fmt.Errorf("NATS_RECONNECT_WAIT=%s: must be positive", c.ReconnectWait)
+	}
+	if c.ConnectTimeout <= 0 {
+		return fmt.Errorf("NATS_CONNECT_TIMEOUT=%s: must be positive", c.ConnectTimeout)
 	}
 	return c.Security.Validate()
 }
@@ -92,6 +99,9 @@ func Connect(cfg Config, name string, log *slog.Logger, opts ...Option) (*nats.C
 		// client retries: never give up on an authorization error.
 		nats.IgnoreAuthErrorAbort(),
 	}, handlers(log, status, reconnects, slow)...)
+	if cfg.ConnectTimeout > 0 { // zero: nats.go's own (2s)
+		natsOpts = append(natsOpts, nats.Timeout(cfg.ConnectTimeout))
+	}
 	natsOpts = append(append(natsOpts, security...), o.extra...)
 	log.Info("connecting to nats", "url", status.urls)
 	nc, err := nats.Connect(cfg.URL, natsOpts...)
