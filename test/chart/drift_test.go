@@ -16,6 +16,9 @@ var chartOwnDefault = map[string]string{
 	"NATS_URL":         "the chart's NATS Service, not the binary's 127.0.0.1",
 	"STREAM_MAX_BYTES": "a share of nats.jetstream.maxFileStore",
 	"DEDUP_MAX_BYTES":  "a share of nats.jetstream.maxFileStore",
+	// In a cluster a server answers in milliseconds; the binary keeps
+	// nats.go's 2s for a NATS further away.
+	"NATS_CONNECT_TIMEOUT": "500ms: a recreated NATS pod's stale address costs that long",
 	// The identity's files and names (contract of issue 19).
 	"NATS_USER":           "the identity's NATS user",
 	"NATS_PASSWORD_FILE":  "the mounted identity Secret",

@@ -304,6 +304,8 @@ falls back to plaintext. */}}
   value: {{ $natsURL | quote }}
 - name: NATS_RECONNECT_WAIT
   value: {{ .Values.common.natsReconnectWait | quote }}
+- name: NATS_CONNECT_TIMEOUT
+  value: {{ .Values.common.natsConnectTimeout | quote }}
 - name: STREAM_NAME
   value: {{ .Values.stream.name | quote }}
 - name: STREAM_SUBJECTS
