@@ -64,12 +64,30 @@ type WireFunc[P Config] func(ctx context.Context, rt *Runtime, cfg P) error
 
 // Command is a one-off job of a service's binary, run as its first
 // argument ("consumer provision"): it reads the service's config and runs
-// on the same runtime, and its wiring returns when the job is done.
+// on the same runtime, and its wiring returns when the job is done. Set
+// Run or Tool.
 type Command[P Config] struct {
 	Name    string
 	Summary string
-	Run     WireFunc[P]
+	// Run is a job that runs like the service: it takes no arguments and
+	// serves /healthz, /readyz and /metrics while it runs.
+	Run WireFunc[P]
+	// Tool is a command for a person or a script: it takes the arguments
+	// after its name, writes its results to standard output and logs to
+	// standard error, and serves no HTTP, so that it can run beside the
+	// service in the same pod (kubectl exec).
+	Tool Tool[P]
 }
+
+// Tool parses a tool's arguments and returns what runs it, before
+// anything connects: bad arguments fail at once and without NATS. It
+// writes its usage to out and returns config.ErrHelp for -h (the runtime
+// then lists the variables), and wraps a bad argument in ErrUsage.
+type Tool[P Config] func(args []string, out io.Writer) (WireFunc[P], error)
+
+// ErrUsage wraps a tool's bad argument: the process exits 2, the usual
+// code of a command used wrongly, rather than 1.
+var ErrUsage = errors.New("usage")
 
 // Main runs the service: Run with a context that SIGINT and SIGTERM
 // cancel, then exits with its outcome (see ExitCode). A signal that
@@ -83,23 +101,54 @@ func Main[C any, P interface {
 }](name, version string, wire WireFunc[P], commands ...Command[P]) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	args := os.Args[1:]
+	var tool Tool[P]
 	if len(args) > 0 {
 		for _, c := range commands {
 			if args[0] == c.Name {
-				name, wire, args = name+"-"+c.Name, c.Run, args[1:]
+				name, wire, tool, args = name+"-"+c.Name, c.Run, c.Tool, args[1:]
 				break
 			}
 		}
 	}
-	if len(commands) > 0 && slices.ContainsFunc(args, isHelp) {
-		printCommands(os.Stdout, os.Args[0], commands)
+	var err error
+	switch {
+	case tool != nil:
+		err = runTool(ctx, name, version, args, tool)
+	default:
+		if len(commands) > 0 && slices.ContainsFunc(args, isHelp) {
+			printCommands(os.Stdout, os.Args[0], commands)
+		}
+		err = Run(ctx, name, version, args, os.Stdout, wire)
 	}
-	err := Run(ctx, name, version, args, os.Stdout, wire)
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	stop()
 	os.Exit(ExitCode(name, err, os.Stderr))
+}
+
+// runTool parses a tool's arguments, then runs it on a runtime that logs
+// to standard error and serves no HTTP. For -h it adds the variables to
+// the tool's usage.
+func runTool[C any, P interface {
+	*C
+	Config
+}](ctx context.Context, name, version string, args []string, tool Tool[P]) error {
+	wire, err := tool(args, os.Stdout)
+	if errors.Is(err, config.ErrHelp) {
+		fmt.Fprintln(os.Stdout)
+		return Run(ctx, name, version, []string{"-h"}, os.Stdout, wire)
+	}
+	if err != nil {
+		return err
+	}
+	cfg := P(new(C))
+	rt, err := startWith(name, version, nil, os.Stderr, cfg, false)
+	if err != nil {
+		return err
+	}
+	err = wire(ctx, rt, cfg)
+	return errors.Join(err, rt.shutdown())
 }
 
 func isHelp(arg string) bool {
@@ -124,7 +173,7 @@ func Run[C any, P interface {
 	Config
 }](ctx context.Context, name, version string, args []string, stdout io.Writer, wire WireFunc[P]) error {
 	cfg := P(new(C))
-	rt, err := start(name, version, args, stdout, cfg)
+	rt, err := startWith(name, version, args, stdout, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -151,15 +200,19 @@ type platformEnv struct {
 	gc    GC
 }
 
-// start loads cfg and the runtime's own variables, then logs, connects to
-// NATS and serves /healthz, /readyz and /metrics.
-func start(name, version string, args []string, stdout io.Writer, cfg Config) (*Runtime, error) {
+// startWith loads cfg and the runtime's own variables, then logs to
+// stdout, connects to NATS and, if serve, serves /healthz, /readyz and
+// /metrics.
+func startWith(name, version string, args []string, stdout io.Writer, cfg Config, serve bool) (*Runtime, error) {
 	var pe platformEnv
 	env := cfg.env()
 	specs := []any{env, &pe.nats, &pe.http, &pe.log, &pe.trace, &pe.gc}
 	specs = append(append(specs, parts(cfg, env)...), config.Check(cfg.Validate))
 	if err := config.Load(args, stdout, specs...); err != nil {
 		return nil, err
+	}
+	if !serve {
+		quietTool(&pe.log)
 	}
 	instance, err := logging.Instance(env.Instance, os.Hostname)
 	if err != nil {
@@ -169,13 +222,25 @@ func start(name, version string, args []string, stdout io.Writer, cfg Config) (*
 	out := newBatchWriter(stdout)
 	log := logging.New(out, pe.log, name, instance)
 	pe.gc.apply(memlimit.FromCgroup, log)
-	rt, err := connect(name, version, env, pe, log)
+	rt, err := connect(name, version, env, pe, log, serve)
 	if err != nil {
 		_ = out.Close() // the lines logged so far say what went wrong
 		return nil, err
 	}
 	rt.logOut = out
 	return rt, nil
+}
+
+// quietTool makes a tool's log, on standard error beside its results,
+// warnings and errors only, as text, unless LOG_LEVEL or LOG_FORMAT say
+// otherwise.
+func quietTool(c *logging.Config) {
+	if _, set := os.LookupEnv("LOG_LEVEL"); !set {
+		c.Level = slog.LevelWarn
+	}
+	if _, set := os.LookupEnv("LOG_FORMAT"); !set {
+		c.Format = logging.FormatText
+	}
 }
 
 // parts returns pointers to the fields of the struct cfg points to, but
@@ -196,9 +261,9 @@ func parts(cfg Config, env *Env) []any {
 	return out
 }
 
-// connect connects to NATS, sets up tracing and serves the operational
-// endpoints for start, logging to log.
-func connect(name, version string, env *Env, pe platformEnv, log *slog.Logger) (*Runtime, error) {
+// connect connects to NATS, sets up tracing and, if serve, serves the
+// operational endpoints for startWith, logging to log.
+func connect(name, version string, env *Env, pe platformEnv, log *slog.Logger, serve bool) (*Runtime, error) {
 	reg := ops.NewRegistry()
 	reg.MustRegister(ops.NewBuildInfo(version))
 	log.Info("starting", "version", version, "delivery_mode", env.DeliveryMode, "nats_url", natsconn.Redact(pe.nats.URL), "subject", env.Subject)
@@ -219,13 +284,15 @@ func connect(name, version string, env *Env, pe platformEnv, log *slog.Logger) (
 		return nil, err
 	}
 	ready := ops.NewReadiness(natsStatus.Check)
-	srv, err := ops.Listen(pe.http, ready, reg, log)
-	if err != nil {
-		nc.Close()
-		_ = tr.Shutdown(context.Background()) // nothing was traced yet
-		return nil, err
+	var srv *ops.Server
+	if serve {
+		if srv, err = ops.Listen(pe.http, ready, reg, log); err != nil {
+			nc.Close()
+			_ = tr.Shutdown(context.Background()) // nothing was traced yet
+			return nil, err
+		}
+		go srv.Serve()
 	}
-	go srv.Serve()
 	return &Runtime{Log: log, Metrics: reg, Ready: ready, Tracing: tr, env: env, conn: nc, js: js, ops: srv}, nil
 }
 
@@ -265,8 +332,10 @@ func (r *Runtime) close(ctx context.Context) error {
 		r.conn.Close()
 		errs = append(errs, fmt.Errorf("drain nats: %w", ctx.Err()))
 	}
-	if err := r.ops.Shutdown(ctx); err != nil {
-		errs = append(errs, err)
+	if r.ops != nil {
+		if err := r.ops.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	// Spans that cannot be exported are lost, not a failed shutdown: a
 	// collector that is down must not turn a clean stop into exit 1.
@@ -279,11 +348,15 @@ func (r *Runtime) close(ctx context.Context) error {
 }
 
 // ExitCode prints err (if any) to stderr and returns the process exit
-// code: 0 for success and for -h, 1 otherwise.
+// code: 0 for success and for -h, 2 for a tool's bad argument (ErrUsage),
+// 1 otherwise.
 func ExitCode(name string, err error, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, config.ErrHelp):
 		return 0
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
 	default:
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -249,4 +250,24 @@ func errText(err error) string {
 		return "<nil>"
 	}
 	return err.Error()
+}
+
+// TestExitCode: success and -h exit 0, a tool's bad argument 2, anything
+// else 1, each failure printed as one line naming the command.
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code int
+		line string
+	}{
+		{nil, 0, ""},
+		{fmt.Errorf("deadletters: %w", config.ErrHelp), 0, ""},
+		{fmt.Errorf("%w: --rate=0: want 1 to 1000", service.ErrUsage), 2, "consumer-deadletters: usage: --rate=0: want 1 to 1000\n"},
+		{errors.New("stream ORDERS: not found"), 1, "consumer-deadletters: stream ORDERS: not found\n"},
+	} {
+		var stderr strings.Builder
+		if code := service.ExitCode("consumer-deadletters", tc.err, &stderr); code != tc.code || stderr.String() != tc.line {
+			t.Errorf("ExitCode(%v) = %d, printed %q; want %d, %q", tc.err, code, stderr.String(), tc.code, tc.line)
+		}
+	}
 }
