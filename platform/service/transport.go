@@ -183,6 +183,19 @@ func (t *Transport) Consume(ctx context.Context, c Consumption, h messaging.Hand
 	return nil
 }
 
+// Listen hands each message published on filter to one replica of group
+// over core NATS, whatever the mode: for notices stored elsewhere too (the
+// dead-letter tool's audit records), where one missed while no replica
+// runs costs a count, never an order. Shutdown drains it.
+func (t *Transport) Listen(ctx context.Context, filter, group string, h messaging.Handler) error {
+	sub, err := natscore.NewSubscriber(t.rt.conn, group).Subscribe(context.WithoutCancel(ctx), filter, h)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", filter, err)
+	}
+	t.rt.OnStop("drain "+filter, sub.Drain)
+	return nil
+}
+
 // WatchElections returns the announcements of new leaders of the
 // transport's stream (on JetStream) and of the other streams named (the
 // ledger's, say): what a retry waiting for a leader is woken by
@@ -230,17 +243,31 @@ func (t *Transport) OnMaxDeliveries(ctx context.Context, durable string, h func(
 	return nil
 }
 
+// Gauges are what ExportGauges exports.
+type Gauges struct {
+	// Namespace starts every metric's name.
+	Namespace string
+	// Durable is the durable whose backlog is exported (JetStream only).
+	Durable string
+	// Interval is how often JetStream is read.
+	Interval time.Duration
+	// Streams are other streams whose fill is exported (the ledger's).
+	Streams []string
+	// Subjects are subjects of the transport's stream whose messages are
+	// counted (the dead letters; JetStream only).
+	Subjects []string
+}
+
 // ExportGauges registers gauges of what JetStream knows about the work
 // (see jetstream.Gauges) and reads them every interval until ctx ends or
-// shutdown begins:
-// the durable's backlog and the stream's fill on JetStream, and on every
-// mode the fill of the other streams named (the ledger's, say). Their
-// names start with namespace.
-func (t *Transport) ExportGauges(ctx context.Context, namespace, durable string, interval time.Duration, streams ...string) {
-	cfg := jetstream.GaugesConfig{Namespace: namespace, Streams: streams}
+// shutdown begins: the durable's backlog, the stream's fill and its
+// subjects' counts on JetStream, and on every mode the fill of the other
+// streams named.
+func (t *Transport) ExportGauges(ctx context.Context, gs Gauges) {
+	cfg := jetstream.GaugesConfig{Namespace: gs.Namespace, Streams: gs.Streams}
 	if t.stream != "" {
-		cfg.Stream, cfg.Durable = t.stream, durable
-		cfg.Streams = append([]string{t.stream}, streams...)
+		cfg.Stream, cfg.Durable, cfg.Subjects = t.stream, gs.Durable, gs.Subjects
+		cfg.Streams = append([]string{t.stream}, gs.Streams...)
 	}
 	g := jetstream.NewGauges(t.rt.js, cfg, t.rt.Log)
 	t.rt.Metrics.MustRegister(g)
@@ -250,7 +277,7 @@ func (t *Transport) ExportGauges(ctx context.Context, namespace, durable string,
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g.Run(ctx, interval)
+		g.Run(ctx, gs.Interval)
 	}()
 	t.rt.OnStop("stop gauges", func(ctx context.Context) error {
 		stop()
@@ -303,4 +330,18 @@ func (r *Runtime) LedgerReader(ctx context.Context, bucket ledger.Bucket) (*ledg
 		return err
 	})
 	return led, err
+}
+
+// ErrNotJetStream: what was asked for exists only with
+// DELIVERY_MODE=jetstream.
+var ErrNotJetStream = errors.New("DELIVERY_MODE=" + ModeCore + " stores nothing: this needs " + ModeJetStream)
+
+// JetStream returns the JetStream context, for a tool that reads and
+// changes what the streams store (the dead letters): unlike Transport it
+// neither creates nor waits for anything.
+func (r *Runtime) JetStream() (natsjs.JetStream, error) {
+	if r.env.DeliveryMode != ModeJetStream {
+		return nil, ErrNotJetStream
+	}
+	return r.js, nil
 }

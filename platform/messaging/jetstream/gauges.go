@@ -36,6 +36,7 @@ type Gauges struct {
 	mu          sync.Mutex
 	consumer    *natsjs.ConsumerInfo
 	streamInfos map[string]*natsjs.StreamInfo
+	subjects    map[string]uint64
 	lastSuccess time.Time
 	failing     bool
 }
@@ -50,13 +51,16 @@ type GaugesConfig struct {
 	Stream, Durable string
 	// Streams are the streams whose fill is exported.
 	Streams []string
+	// Subjects are subjects of Stream whose messages are counted (the
+	// dead letters, say): one more request per subject and reading.
+	Subjects []string
 }
 
 // gaugeDescs are the gauges' descriptions.
 type gaugeDescs struct {
 	consumerPending, consumerAckPending, consumerRedelivered                     *prometheus.Desc
 	streamMessages, streamBytes, streamMaxBytes, streamMaxMessages, streamMaxAge *prometheus.Desc
-	lastSuccess                                                                  *prometheus.Desc
+	subjectMessages, lastSuccess                                                 *prometheus.Desc
 }
 
 func newGaugeDescs(ns string) gaugeDescs {
@@ -73,6 +77,7 @@ func newGaugeDescs(ns string) gaugeDescs {
 		streamMaxBytes:      d("stream_max_bytes", "The stream's byte limit; absent when unlimited.", stream),
 		streamMaxMessages:   d("stream_max_messages", "The stream's message limit; absent when unlimited.", stream),
 		streamMaxAge:        d("stream_max_age_seconds", "How long the stream keeps a message; absent when unlimited.", stream),
+		subjectMessages:     d("stream_subject_messages", "Messages the stream holds on one subject (the dead letters' backlog).", []string{"stream", "subject"}),
 		lastSuccess:         d("jetstream_info_last_success_timestamp_seconds", "When the consumer and stream gauges were last read from JetStream without error (Unix time).", nil),
 	}
 }
@@ -86,6 +91,7 @@ func NewGauges(js natsjs.JetStream, cfg GaugesConfig, log *slog.Logger) *Gauges 
 			Help: "Reads of the consumer and stream gauges from JetStream that failed; the gauges keep their last values.",
 		}),
 		streamInfos: map[string]*natsjs.StreamInfo{},
+		subjects:    map[string]uint64{},
 	}
 }
 
@@ -132,6 +138,10 @@ func (g *Gauges) refresh(ctx context.Context) error {
 		}
 		sis[name] = s.CachedInfo()
 	}
+	counts, err := g.countSubjects(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if ci != nil {
@@ -140,11 +150,34 @@ func (g *Gauges) refresh(ctx context.Context) error {
 	for name, si := range sis {
 		g.streamInfos[name] = si
 	}
+	for subject, n := range counts {
+		g.subjects[subject] = n
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	g.lastSuccess = g.now()
 	return nil
+}
+
+// countSubjects reads how many messages Stream holds on each of Subjects.
+func (g *Gauges) countSubjects(ctx context.Context) (map[string]uint64, error) {
+	if len(g.cfg.Subjects) == 0 {
+		return nil, nil
+	}
+	s, err := g.js.Stream(ctx, g.cfg.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", g.cfg.Stream, err)
+	}
+	counts := map[string]uint64{}
+	for _, subject := range g.cfg.Subjects {
+		si, err := s.Info(ctx, natsjs.WithSubjectFilter(subject))
+		if err != nil {
+			return counts, fmt.Errorf("stream %s, subject %s: %w", g.cfg.Stream, subject, err)
+		}
+		counts[subject] = si.State.Subjects[subject] // absent: none
+	}
+	return counts, nil
 }
 
 // report counts a failed read and logs when reading starts or stops
@@ -169,7 +202,7 @@ func (g *Gauges) report(err error) {
 func (g *Gauges) Describe(ch chan<- *prometheus.Desc) {
 	d := g.descs
 	for _, desc := range []*prometheus.Desc{d.consumerPending, d.consumerAckPending, d.consumerRedelivered,
-		d.streamMessages, d.streamBytes, d.streamMaxBytes, d.streamMaxMessages, d.streamMaxAge, d.lastSuccess} {
+		d.streamMessages, d.streamBytes, d.streamMaxBytes, d.streamMaxMessages, d.streamMaxAge, d.subjectMessages, d.lastSuccess} {
 		ch <- desc
 	}
 	g.errors.Describe(ch)
@@ -203,6 +236,9 @@ func (g *Gauges) Collect(ch chan<- prometheus.Metric) {
 		if si.Config.MaxAge > 0 {
 			gauge(d.streamMaxAge, si.Config.MaxAge.Seconds(), name)
 		}
+	}
+	for subject, n := range g.subjects {
+		gauge(d.subjectMessages, float64(n), stream, subject)
 	}
 	if !g.lastSuccess.IsZero() {
 		gauge(d.lastSuccess, float64(g.lastSuccess.UnixNano())/1e9)

@@ -31,6 +31,8 @@ const (
 	rigDurable  = "fulfilment-workers"
 	rigSubject  = "orders.created"
 	rigMaxBytes = 1 << 20
+	// rigDeadLetters is a subject of the stream no durable reads.
+	rigDeadLetters = "orders.deadletter"
 )
 
 func newGaugeRig(t *testing.T, streams ...string) *gaugeRig {
@@ -53,7 +55,8 @@ func newGaugeRig(t *testing.T, streams ...string) *gaugeRig {
 		t.Fatal(err)
 	}
 	r := &gaugeRig{js: js, reg: prometheus.NewRegistry()}
-	r.gauges = jetstream.NewGauges(js, jetstream.GaugesConfig{Namespace: "orders", Stream: rigStream, Durable: rigDurable, Streams: streams},
+	r.gauges = jetstream.NewGauges(js, jetstream.GaugesConfig{Namespace: "orders", Stream: rigStream, Durable: rigDurable, Streams: streams,
+		Subjects: []string{rigDeadLetters}},
 		slog.New(slog.DiscardHandler))
 	r.reg.MustRegister(r.gauges)
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -131,13 +134,14 @@ func TestGaugesFollowTheServer(t *testing.T) {
 	r := newGaugeRig(t, rigStream, kv)
 	consumer := "{consumer=" + rigDurable + ",stream=" + rigStream + "}"
 	got := r.await(t, "the empty state", map[string]float64{
-		"orders_consumer_pending_messages" + consumer:             0,
-		"orders_consumer_ack_pending_messages" + consumer:         0,
-		"orders_stream_messages{stream=" + rigStream + "}":        0,
-		"orders_stream_max_bytes{stream=" + rigStream + "}":       rigMaxBytes,
-		"orders_stream_max_age_seconds{stream=" + rigStream + "}": 3600,
-		"orders_stream_max_bytes{stream=" + kv + "}":              1 << 19,
-		"orders_jetstream_info_errors_total":                      0,
+		"orders_consumer_pending_messages" + consumer:                                             0,
+		"orders_consumer_ack_pending_messages" + consumer:                                         0,
+		"orders_stream_messages{stream=" + rigStream + "}":                                        0,
+		"orders_stream_max_bytes{stream=" + rigStream + "}":                                       rigMaxBytes,
+		"orders_stream_max_age_seconds{stream=" + rigStream + "}":                                 3600,
+		"orders_stream_max_bytes{stream=" + kv + "}":                                              1 << 19,
+		"orders_jetstream_info_errors_total":                                                      0,
+		"orders_stream_subject_messages{stream=" + rigStream + ",subject=" + rigDeadLetters + "}": 0,
 	})
 	if got["orders_jetstream_info_last_success_timestamp_seconds"] <= 0 {
 		t.Errorf("no last-success timestamp after a successful read: %v", got)
@@ -195,6 +199,16 @@ func TestGaugesFollowTheServer(t *testing.T) {
 	}))
 	r.await(t, "1 redelivered", map[string]float64{
 		"orders_consumer_redelivered_messages" + consumer: 1,
+	})
+
+	// Messages on a subject no durable reads: counted by subject.
+	for range 2 {
+		if _, err := r.js.Publish(context.Background(), rigDeadLetters, []byte("dead")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.await(t, "2 dead letters", map[string]float64{
+		"orders_stream_subject_messages{stream=" + rigStream + ",subject=" + rigDeadLetters + "}": 2,
 	})
 }
 
