@@ -40,6 +40,9 @@ type Letter struct {
 	Size int
 	// Deliveries is how often the original had been delivered.
 	Deliveries int
+	// Replays is how often the order had been replayed from a dead
+	// letter before it was dead-lettered this time.
+	Replays int
 	// Truncated is true when Body is not all of the original.
 	Truncated bool
 	// Body is the original's body, or its first events.DeadLetterMaxBody
@@ -75,6 +78,7 @@ func Parse(m *jetstream.RawStreamMsg) Letter {
 		l.Size = n
 	}
 	l.Deliveries, _ = strconv.Atoi(h.Get(events.HeaderDeliveries))
+	l.Replays, _ = strconv.Atoi(h.Get(events.HeaderReplays))
 	switch {
 	case len(m.Header) == 0:
 		l.Unreadable = "no headers: not a dead letter the consumers wrote"
@@ -105,13 +109,24 @@ var (
 	// orders (DEDUP_TTL), so the ledger can no longer tell whether the
 	// order was processed.
 	ErrTooOld = errors.New("older than the ledger remembers orders")
+	// ErrReplayedTooOften: the order came back from its replays as often
+	// as the policy allows; what fails it is not fixed.
+	ErrReplayedTooOften = errors.New("replayed too often")
 )
 
+// Policy is what Judge allows.
+type Policy struct {
+	// LedgerTTL is how long the ledger keeps a record (DEDUP_TTL; 0 for
+	// ever); AllowOld lets a dead letter older than that through.
+	LedgerTTL time.Duration
+	AllowOld  bool
+	// MaxReplays is how often one order may be replayed; 0 for no limit.
+	MaxReplays int
+}
+
 // Judge returns nil when l's order may be sent again at now, or why not
-// (one of the Err variables, wrapped with the detail). ledgerTTL is how
-// long the ledger keeps a record (DEDUP_TTL; 0 for ever); allowOld lets a
-// dead letter older than that through.
-func Judge(l Letter, now time.Time, ledgerTTL time.Duration, allowOld bool) error {
+// (one of the Err variables, wrapped with the detail).
+func Judge(l Letter, now time.Time, p Policy) error {
 	switch {
 	case l.Unreadable != "":
 		return fmt.Errorf("%w: %s", ErrUnreadable, l.Unreadable)
@@ -119,8 +134,10 @@ func Judge(l Letter, now time.Time, ledgerTTL time.Duration, allowOld bool) erro
 		return fmt.Errorf("%w (%s)", ErrWouldFailAgain, l.Reason)
 	case l.Truncated:
 		return ErrTruncated
-	case ledgerTTL > 0 && !allowOld && now.Sub(l.Time) > ledgerTTL:
-		return fmt.Errorf("%w (%s, dead-lettered %s ago)", ErrTooOld, ledgerTTL, now.Sub(l.Time).Round(time.Second))
+	case p.LedgerTTL > 0 && !p.AllowOld && now.Sub(l.Time) > p.LedgerTTL:
+		return fmt.Errorf("%w (%s, dead-lettered %s ago)", ErrTooOld, p.LedgerTTL, now.Sub(l.Time).Round(time.Second))
+	case p.MaxReplays > 0 && l.Replays >= p.MaxReplays:
+		return fmt.Errorf("%w (%d times, the limit)", ErrReplayedTooOften, l.Replays)
 	}
 	return nil
 }

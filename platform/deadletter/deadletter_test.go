@@ -37,24 +37,26 @@ func TestJudge(t *testing.T) {
 	readable := Letter{Reason: events.ReasonMaxDeliveries, Subject: "orders.created", OrderID: "o-1", Time: now.Add(-time.Hour)}
 	with := func(f func(*Letter)) Letter { l := readable; f(&l); return l }
 	for _, tc := range []struct {
-		name     string
-		l        Letter
-		ttl      time.Duration
-		allowOld bool
-		want     error
+		name string
+		l    Letter
+		p    Policy
+		want error
 	}{
-		{"max-deliveries within the ledger's memory", readable, 24 * time.Hour, false, nil},
-		{"a ledger that forgets nothing", with(func(l *Letter) { l.Time = now.Add(-1000 * time.Hour) }), 0, false, nil},
-		{"unreadable", with(func(l *Letter) { l.Unreadable = "no headers" }), 0, false, ErrUnreadable},
-		{"malformed bytes fail again", with(func(l *Letter) { l.Reason = events.ReasonMalformed }), 0, false, ErrWouldFailAgain},
-		{"invalid bytes fail again", with(func(l *Letter) { l.Reason = events.ReasonInvalid }), 0, false, ErrWouldFailAgain},
-		{"oversized bytes fail again", with(func(l *Letter) { l.Reason = events.ReasonOversized }), 0, false, ErrWouldFailAgain},
-		{"only a prefix kept", with(func(l *Letter) { l.Truncated = true }), 0, false, ErrTruncated},
-		{"older than the ledger remembers", readable, 30 * time.Minute, false, ErrTooOld},
-		{"older, allowed", readable, 30 * time.Minute, true, nil},
+		{"max-deliveries within the ledger's memory", readable, Policy{LedgerTTL: 24 * time.Hour}, nil},
+		{"a ledger that forgets nothing", with(func(l *Letter) { l.Time = now.Add(-1000 * time.Hour) }), Policy{}, nil},
+		{"unreadable", with(func(l *Letter) { l.Unreadable = "no headers" }), Policy{}, ErrUnreadable},
+		{"malformed bytes fail again", with(func(l *Letter) { l.Reason = events.ReasonMalformed }), Policy{}, ErrWouldFailAgain},
+		{"invalid bytes fail again", with(func(l *Letter) { l.Reason = events.ReasonInvalid }), Policy{}, ErrWouldFailAgain},
+		{"oversized bytes fail again", with(func(l *Letter) { l.Reason = events.ReasonOversized }), Policy{}, ErrWouldFailAgain},
+		{"only a prefix kept", with(func(l *Letter) { l.Truncated = true }), Policy{}, ErrTruncated},
+		{"older than the ledger remembers", readable, Policy{LedgerTTL: 30 * time.Minute}, ErrTooOld},
+		{"older, allowed", readable, Policy{LedgerTTL: 30 * time.Minute, AllowOld: true}, nil},
+		{"replayed as often as allowed", with(func(l *Letter) { l.Replays = 3 }), Policy{MaxReplays: 3}, ErrReplayedTooOften},
+		{"replayed less often", with(func(l *Letter) { l.Replays = 2 }), Policy{MaxReplays: 3}, nil},
+		{"no replay limit", with(func(l *Letter) { l.Replays = 50 }), Policy{}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Judge(tc.l, now, tc.ttl, tc.allowOld)
+			err := Judge(tc.l, now, tc.p)
 			if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
 				t.Errorf("Judge = %v, want %v", err, tc.want)
 			}

@@ -32,6 +32,10 @@ const (
 	HeaderOriginalSize = "Orders-Original-Size"
 	// HeaderDeliveries is how often the original had been delivered.
 	HeaderDeliveries = "Orders-Deliveries"
+	// HeaderReplays is how often an order was replayed from a dead
+	// letter: set on the replayed order, and copied to its dead letter if
+	// it fails again, so that replays of an order are bounded.
+	HeaderReplays = "Orders-Replays"
 )
 
 // Dead-letter reasons, the values of HeaderDeadLetterReason.
@@ -48,7 +52,7 @@ const (
 	ReasonMaxDeliveries = "max-deliveries"
 )
 
-// Bounds of a dead letter. With at most nine headers of at most
+// Bounds of a dead letter. With at most ten headers of at most
 // DeadLetterMaxField bytes (the error DeadLetterMaxError) and a body of at
 // most DeadLetterMaxBody bytes, a dead letter stays under 10 KiB, far below
 // any server's max_payload (1 MiB by default), whatever the original was.
