@@ -106,6 +106,11 @@ func deadLetterFor(subject string, msg *messaging.Message, reason string, cause 
 	if msg.Sequence > 0 {
 		dl.Header[events.HeaderOriginalSequence] = strconv.FormatUint(msg.Sequence, 10)
 	}
+	// A replayed order that fails again carries its replay count on, so
+	// that the dead-letter tool stops replaying it at its limit.
+	if n, err := strconv.ParseUint(msg.Header[events.HeaderReplays], 10, 16); err == nil && n > 0 {
+		dl.Header[events.HeaderReplays] = strconv.FormatUint(n, 10)
+	}
 	return dl
 }
 

@@ -260,3 +260,21 @@ func TestExhaustedMessagesAreDeadLettered(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayCountCarriedOn: a replayed order that fails again hands its
+// replay count to its dead letter, so the tool's replay limit holds; a
+// count that is not a small number is not copied.
+func TestReplayCountCarriedOn(t *testing.T) {
+	for _, tc := range []struct{ header, want string }{
+		{"", ""}, {"1", "1"}, {"7", "7"}, {"0", ""}, {"-1", ""}, {"x", ""}, {"99999999", ""},
+	} {
+		msg := messaging.NewMessage(testSubject, "m-1", validOrder("order-1"))
+		if tc.header != "" {
+			msg.Header = map[string]string{events.HeaderReplays: tc.header}
+		}
+		dl := deadLetterFor(testDLQ, msg, events.ReasonMaxDeliveries, errors.New("bad"))
+		if got := dl.Header[events.HeaderReplays]; got != tc.want {
+			t.Errorf("replays %q on the order: %q on its dead letter, want %q", tc.header, got, tc.want)
+		}
+	}
+}

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/distsys-go/orders/platform/deadletter"
 	"github.com/distsys-go/orders/platform/events"
+	"github.com/distsys-go/orders/platform/messaging"
 )
 
 // metricsNamespace starts the name of every orders metric, the JetStream
@@ -22,6 +27,9 @@ type metrics struct {
 	redelivered        prometheus.Counter
 	duplicates         prometheus.Counter
 	eventAge           prometheus.Histogram
+	// deadLetterActions counts the dead-letter tool's results, from its
+	// audit records as they are published.
+	deadLetterActions *prometheus.CounterVec
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -50,12 +58,30 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Help:    "Time from an order's created_at to its processing.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10), // 0.5ms .. ~131s
 		}),
+		deadLetterActions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orders_dead_letter_actions_total",
+			Help: "Dead letters the dead-letter tool replayed, skipped, refused, failed on or purged, by verb and outcome, counted by one running consumer replica from the tool's audit records.",
+		}, []string{"verb", "outcome"}),
 	}
+	for _, o := range []string{deadletter.Replayed, deadletter.Failed} {
+		m.deadLetterActions.WithLabelValues("replay", o)
+	}
+	m.deadLetterActions.WithLabelValues("purge", deadletter.Purged)
 	for _, reason := range []string{events.ReasonOversized, events.ReasonMalformed, events.ReasonInvalid, events.ReasonMaxDeliveries} {
 		// Export zeros so rate() works from the start.
 		m.deadLettered.WithLabelValues(reason)
 		m.deadLetterFailures.WithLabelValues(reason)
 	}
-	r.MustRegister(m.processed, m.failed, m.deadLettered, m.deadLetterFailures, m.redelivered, m.duplicates, m.eventAge)
+	r.MustRegister(m.processed, m.failed, m.deadLettered, m.deadLetterFailures, m.redelivered, m.duplicates, m.eventAge, m.deadLetterActions)
 	return m
+}
+
+// countAction counts the audit record msg of the dead-letter tool, whose
+// subject ends in <verb>.<outcome>.
+func (m *metrics) countAction(_ context.Context, msg *messaging.Message) {
+	tokens := strings.Split(msg.Subject, ".")
+	if len(tokens) < 2 {
+		return
+	}
+	m.deadLetterActions.WithLabelValues(tokens[len(tokens)-2], tokens[len(tokens)-1]).Inc()
 }

@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 
+	"github.com/distsys-go/orders/platform/deadletter"
 	"github.com/distsys-go/orders/platform/service"
 )
 
 // commands are the consumer binary's one-off jobs.
 var commands = []service.Command[*config]{{
 	Name:    "provision",
-	Summary: "create or update the stream, the durable consumer and the ledger bucket the consumers need, then exit (the same variables as the service)",
+	Summary: "create or update the stream, the durable consumer, the ledger bucket and the audit stream the consumers and the dead-letter tool need, then exit (the same variables as the service)",
 	Run:     provision,
+}, {
+	Name:    "deadletters",
+	Summary: "list, inspect, replay or purge dead letters ('consumer deadletters -h')",
+	Tool:    deadLetterTool,
 }}
 
 // provision makes what the consumers and producers use on NATS, from the
@@ -31,6 +36,20 @@ func provision(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	}); err != nil {
 		return err
 	}
-	rt.Log.Info("provisioned", "stream", cfg.StreamConfig.Name, "durable", cfg.Worker.QueueGroup, "bucket", cfg.Ledger.Name)
+	if err := ensureAudit(ctx, rt, cfg); err != nil {
+		return err
+	}
+	rt.Log.Info("provisioned", "stream", cfg.StreamConfig.Name, "durable", cfg.Worker.QueueGroup, "bucket", cfg.Ledger.Name,
+		"audit_stream", cfg.Audit.Stream)
 	return nil
+}
+
+// ensureAudit creates or updates the dead-letter tool's audit stream with
+// PROVISION=true, as the other streams are; core NATS stores nothing.
+func ensureAudit(ctx context.Context, rt *service.Runtime, cfg *config) error {
+	js, err := rt.JetStream()
+	if err != nil || !cfg.Provision {
+		return nil
+	}
+	return deadletter.EnsureAudit(ctx, js, cfg.Audit, cfg.StreamConfig.Replicas)
 }

@@ -32,7 +32,11 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	if err != nil {
 		return err
 	}
+	if err := ensureAudit(ctx, rt, cfg); err != nil {
+		return err
+	}
 	own := cfg.Worker
+	m := newMetrics(rt.Metrics)
 	f := &fulfiller{
 		ledger:        led,
 		full:          ops.NewStreak("recording orders", time.Now),
@@ -45,7 +49,7 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 		maxDeliver:    cfg.Durable.MaxDeliver,
 		workTime:      own.WorkTime,
 		instance:      cfg.Instance,
-		metrics:       newMetrics(rt.Metrics),
+		metrics:       m,
 		log:           rt.Log,
 		now:           time.Now,
 	}
@@ -61,7 +65,14 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	}, f.Handle); err != nil {
 		return err
 	}
-	transport.ExportGauges(ctx, metricsNamespace, own.QueueGroup, own.MetricsInterval, cfg.Ledger.StreamName())
+	// One replica counts each of the dead-letter tool's audit records.
+	if err := transport.Listen(ctx, cfg.Audit.Filter(), own.QueueGroup, m.countAction); err != nil {
+		return err
+	}
+	transport.ExportGauges(ctx, service.Gauges{
+		Namespace: metricsNamespace, Durable: own.QueueGroup, Interval: own.MetricsInterval,
+		Streams: []string{cfg.Ledger.StreamName()}, Subjects: []string{own.DeadLetterSubject},
+	})
 	rt.Ready.Started()
 	rt.Log.Info("consuming", "subject", cfg.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)
 	<-ctx.Done()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/distsys-go/orders/platform/deadletter"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
@@ -58,6 +59,9 @@ type config struct {
 	Worker  settings
 	Durable jetstream.ConsumerConfig
 	Ledger  ledger.Config
+	// Audit is where the dead-letter tool ('consumer deadletters')
+	// records what it replayed and purged.
+	Audit deadletter.AuditConfig
 }
 
 // Validate holds the rules between the parts, each a way to lose, loop or
@@ -68,6 +72,9 @@ func (c config) Validate() error {
 	}
 	if err := c.Delivers("DEAD_LETTER_SUBJECT", c.Worker.DeadLetterSubject); err != nil {
 		return err
+	}
+	if c.Redelivers() && c.CheckCaptures("AUDIT_SUBJECT", c.Audit.Subject+".replay") == nil {
+		return fmt.Errorf("AUDIT_SUBJECT=%q: the orders' stream STREAM_SUBJECTS=%v captures it: the audit must not take the orders' room", c.Audit.Subject, c.StreamConfig.Subjects)
 	}
 	if need := recordLifetime(c.StreamConfig, c.Durable); c.Redelivers() && c.Ledger.TTL > 0 && c.Ledger.TTL < need {
 		return fmt.Errorf("DEDUP_TTL=%s is shorter than MAX_DELIVER=%d x (ACK_WAIT=%s + %s) + STREAM_DUPLICATE_WINDOW=%s = %s: a redelivered or republished order could be processed twice",
