@@ -16,6 +16,7 @@ var chartOwnDefault = map[string]string{
 	"NATS_URL":         "the chart's NATS Service, not the binary's 127.0.0.1",
 	"STREAM_MAX_BYTES": "a share of nats.jetstream.maxFileStore",
 	"DEDUP_MAX_BYTES":  "a share of nats.jetstream.maxFileStore",
+	"AUDIT_MAX_BYTES":  "a share of nats.jetstream.maxFileStore, out of the headroom",
 	// In a cluster a server answers in milliseconds; the binary keeps
 	// nats.go's 2s for a NATS further away.
 	"NATS_CONNECT_TIMEOUT": "500ms: a recreated NATS pod's stale address costs that long",

@@ -273,7 +273,7 @@ func matrix() []matrixCase {
 		{name: "NetworkPolicy", sets: []string{"nats.cluster.enabled=true", "consumer.keda.enabled=true", "networkPolicy.monitoringFrom[0].namespaceSelector.matchLabels.name=monitoring",
 			"tracing.enabled=true", "tracing.endpoint=http://otel-collector.observability:4318"}, kinds: []string{"NetworkPolicy"}, check: func(t *testing.T, objs []obj) {
 			rel := fmt.Sprint(map[string]any{"app.kubernetes.io/instance": release, "app.kubernetes.io/name": "orders"})
-			clients := rel + " component In [producer consumer helm-test provision]"
+			clients := rel + " component In [producer consumer helm-test provision deadletters]"
 			natsPods := fmt.Sprint(get(mustFind(t, objs, "StatefulSet", name("nats")), "spec", "selector", "matchLabels"))
 			// Each rule: who (selectors) reaches which ports.
 			wantPolicyRules(t, mustFind(t, objs, "NetworkPolicy", name("nats")), "ingress", "from", []string{
@@ -538,7 +538,8 @@ func checkPod(t *testing.T, o obj) {
 	}
 	if o.kind() == "Deployment" {
 		c := containers(o)[0]
-		if str(c, "livenessProbe", "httpGet", "path") != "/healthz" || str(c, "readinessProbe", "httpGet", "path") != "/readyz" {
+		// The dead-letter toolbox is a tool's pod: no HTTP, no probes.
+		if o.name() != name("deadletters") && (str(c, "livenessProbe", "httpGet", "path") != "/healthz" || str(c, "readinessProbe", "httpGet", "path") != "/readyz") {
 			t.Errorf("%s: probes %v %v", o.key(), c["livenessProbe"], c["readinessProbe"])
 		}
 		env, _ := containerEnv(t, c)
@@ -745,11 +746,12 @@ func TestOneSideChangeTouchesOnlyThatSide(t *testing.T) {
 		base, sets  []string
 		wantChanged []string
 	}{
-		// The provision Job runs the consumer image, so it is made anew.
-		{"consumer image tag", nil, []string{"consumer.image.tag=v2"}, []string{"Deployment/orders-consumer", "Job/orders-provision-*"}},
+		// The provision Job and the dead-letter toolbox run the consumer
+		// image: the Job is made anew, the toolbox rolls.
+		{"consumer image tag", nil, []string{"consumer.image.tag=v2"}, []string{"Deployment/orders-consumer", "Deployment/orders-deadletters", "Job/orders-provision-*"}},
 		{"consumer replicas", nil, []string{"consumer.replicaCount=5"}, []string{"Deployment/orders-consumer"}},
 		{"producer image tag", nil, []string{"producer.image.tag=v2"}, []string{"Deployment/orders-producer", "Pod/orders-test-orders-flow"}},
-		{"consumer image tag without auth", []string{"nats.auth.enabled=false"}, []string{"consumer.image.tag=v2"}, []string{"Deployment/orders-consumer"}},
+		{"consumer image tag without auth", []string{"nats.auth.enabled=false"}, []string{"consumer.image.tag=v2"}, []string{"Deployment/orders-consumer", "Deployment/orders-deadletters"}},
 		// An identity's own Secret: its pods and the server (which reads
 		// the password from its environment) restart, no other.
 		{"the producer's Secret", nil, []string{"nats.auth.users.producer.existingSecret=shop-producer"},

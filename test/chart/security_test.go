@@ -3,6 +3,7 @@ package chart
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/platform/deadletter"
+	"github.com/distsys-go/orders/platform/events"
 	ourjs "github.com/distsys-go/orders/platform/messaging/jetstream"
 	"github.com/distsys-go/orders/test/audit"
 )
@@ -91,6 +94,9 @@ func (id *identity) violation(t *testing.T, kind, subject string) (string, error
 // permissions violation and leaves the stream as it was, and plaintext, a
 // wrong CA, a wrong password and (mutual) a missing client certificate are
 // refused. The server's own words are logged for the record.
+// auditConfig is the dead-letter audit as the chart names it.
+var auditConfig = deadletter.AuditConfig{Stream: "ORDERS_AUDIT", Subject: "orders-audit.deadletters", MaxBytes: 1 << 20}
+
 func TestSecurityProof(t *testing.T) {
 	natsServer := tool(t, "nats-server", "tools")
 	for _, mode := range []struct {
@@ -165,8 +171,10 @@ func TestSecurityProof(t *testing.T) {
 					if _, err := id.js.CreateOrUpdateConsumer(ctx, n.Stream, jetstream.ConsumerConfig{Durable: n.Durable, FilterSubject: n.Orders, AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 						return err
 					}
-					_, err := id.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: n.Bucket})
-					return err
+					if _, err := id.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: n.Bucket}); err != nil {
+						return err
+					}
+					return deadletter.EnsureAudit(ctx, id.js, auditConfig, 1)
 				}},
 				{"producer", "publish an order, watch the stream's leader elections", func(id *identity) error {
 					if err := watchElections(id, ourjs.StreamLeaderElected(n.Stream)); err != nil {
@@ -224,7 +232,14 @@ func TestSecurityProof(t *testing.T) {
 					if _, err := id.nc.SubscribeSync(fmt.Sprintf("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s", n.Stream, n.Durable)); err != nil {
 						return err
 					}
-					_, err = id.js.Publish(ctx, n.DeadLetters, []byte(`{"id":"proof-dead"}`))
+					// Count the dead-letter tool's audit records, one replica each.
+					if _, err := id.nc.QueueSubscribeSync(auditConfig.Filter(), n.Durable); err != nil {
+						return err
+					}
+					_, err = id.js.PublishMsg(ctx, &nats.Msg{Subject: n.DeadLetters, Data: []byte(`{"id":"proof-3"}`), Header: nats.Header{
+						events.HeaderDeadLetterReason: {events.ReasonMaxDeliveries}, events.HeaderOriginalSubject: {n.Orders},
+						events.HeaderOriginalID: {"proof-3"}, events.HeaderOriginalStream: {n.Stream},
+					}})
 					return err
 				}},
 				{"helm-test", "publish an order (watching the stream's leader elections) and read the ledger", func(id *identity) error {
@@ -240,6 +255,36 @@ func TestSecurityProof(t *testing.T) {
 					}
 					_, err = kv.Get(ctx, "proof-1")
 					return err
+				}},
+				{"dead-letters", "list, replay (reading the ledger, deleting the letter) and audit dead letters", func(id *identity) error {
+					s, err := id.js.Stream(ctx, n.Stream)
+					if err != nil {
+						return err
+					}
+					kv, err := id.js.KeyValue(ctx, n.Bucket)
+					if err != nil {
+						return err
+					}
+					if _, err := id.js.Stream(ctx, auditConfig.Stream); err != nil {
+						return err
+					}
+					op := &deadletter.Operator{JS: id.js, Stream: s, Subject: n.DeadLetters,
+						Audit: deadletter.NewAudit(id.js, auditConfig, deadletter.Run{ID: "proof", Actor: "proof"}),
+						Recorded: func(ctx context.Context, orderID string) (bool, error) {
+							_, err := kv.Get(ctx, orderID)
+							if errors.Is(err, jetstream.ErrKeyNotFound) {
+								return false, nil
+							}
+							return err == nil, err
+						}}
+					var outcomes []string
+					if err := op.Replay(ctx, deadletter.ReplayOptions{Rate: 100}, func(r deadletter.Result) { outcomes = append(outcomes, r.Outcome+" "+r.Detail) }); err != nil {
+						return err
+					}
+					if len(outcomes) != 1 || !strings.HasPrefix(outcomes[0], deadletter.Replayed) {
+						return fmt.Errorf("replay outcomes %q, want proof-3 replayed", outcomes)
+					}
+					return nil
 				}},
 				{"admin", "read everything", func(id *identity) error {
 					_, err := id.js.AccountInfo(ctx)
@@ -275,6 +320,13 @@ func TestSecurityProof(t *testing.T) {
 				{"helm-test", "pull from the durable", "Publish", js("CONSUMER.MSG.NEXT." + n.Stream + "." + n.Durable)},
 				{"provisioner", "delete the stream", "Publish", js("STREAM.DELETE." + n.Stream)},
 				{"provisioner", "publish an order", "Publish", n.Orders},
+				{"dead-letters", "pull from the durable", "Publish", js("CONSUMER.MSG.NEXT." + n.Stream + "." + n.Durable)},
+				{"dead-letters", "purge the stream", "Publish", js("STREAM.PURGE." + n.Stream)},
+				{"dead-letters", "delete the stream", "Publish", js("STREAM.DELETE." + n.Stream)},
+				{"dead-letters", "write the ledger", "Publish", "$KV." + n.Bucket + ".forged"},
+				{"dead-letters", "forge a dead letter", "Publish", n.DeadLetters},
+				{"dead-letters", "delete the audit's records", "Publish", js("STREAM.PURGE." + auditConfig.Stream)},
+				{"consumer", "forge an audit record", "Publish", auditConfig.Subject + ".replay.replayed"},
 			}
 			for _, f := range forbidden {
 				t.Run(f.who+" may not "+f.act, func(t *testing.T) {

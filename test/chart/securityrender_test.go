@@ -8,20 +8,22 @@ import (
 )
 
 // identities are the chart's NATS users (contract of issue 19).
-var identities = []string{"producer", "consumer", "provisioner", "helm-test", "admin"}
+var identities = []string{"producer", "consumer", "provisioner", "helm-test", "dead-letters", "admin"}
 
 // clientIdentity is the identity each client pod runs as.
 var clientIdentity = map[string]string{
-	"Deployment/" + name("producer"):  "producer",
-	"Deployment/" + name("consumer"):  "consumer",
-	"Pod/" + name("test-orders-flow"): "helm-test",
+	"Deployment/" + name("producer"):    "producer",
+	"Deployment/" + name("consumer"):    "consumer",
+	"Pod/" + name("test-orders-flow"):   "helm-test",
+	"Deployment/" + name("deadletters"): "dead-letters",
 }
 
 // externalNATS: a server the release does not install, with TLS and
 // authorization on: the CA and every mounted identity from Secrets.
 var externalNATS = []string{"nats.enabled=false", "nats.externalURL=tls://nats.messaging:4222", "nats.tls.secretName=messaging-ca",
 	"nats.auth.users.producer.existingSecret=orders-producer", "nats.auth.users.consumer.existingSecret=orders-consumer",
-	"nats.auth.users.provisioner.existingSecret=orders-provisioner", "nats.auth.users.helmTest.existingSecret=orders-helm-test"}
+	"nats.auth.users.provisioner.existingSecret=orders-provisioner", "nats.auth.users.helmTest.existingSecret=orders-helm-test",
+	"nats.auth.users.deadLetters.existingSecret=orders-dead-letters"}
 
 // nkeyUsers: the producer and the consumer authenticate with nkeys whose
 // seeds are in their Secrets.

@@ -130,6 +130,12 @@ with the same settings). */}}
   value: {{ $dedup.maxBytes | quote }}
 - name: DEDUP_REPLICAS
   value: {{ $dedup.replicas | quote }}
+- name: AUDIT_STREAM
+  value: {{ .Values.deadLetters.auditStream | quote }}
+- name: AUDIT_SUBJECT
+  value: {{ .Values.deadLetters.auditSubject | quote }}
+- name: AUDIT_MAX_BYTES
+  value: {{ (include "orders.jetstreamLimits" . | fromYaml).audit.maxBytes | quote }}
 {{- range $k := keys .Values.consumer.env | sortAlpha }}
 - name: {{ $k }}
   value: {{ index $.Values.consumer.env $k | toString | quote }}

@@ -66,6 +66,7 @@ producer: producer
 consumer: consumer
 provisioner: provisioner
 helmTest: helm-test
+deadLetters: dead-letters
 admin: admin
 {{- end }}
 
@@ -134,6 +135,8 @@ nats-server on it. Each user's replies come to its own inbox prefix
 {{- $core := eq .Values.common.deliveryMode "core" }}
 {{- /* The helm test reads the ledger like the consumer does. */}}
 {{- $ledgerRead := list (printf "$JS.API.STREAM.INFO.%s" $kv) (printf "$JS.API.DIRECT.GET.%s.>" $kv) (printf "$JS.API.STREAM.MSG.GET.%s" $kv) }}
+{{- $audit := .Values.deadLetters.auditStream }}
+{{- $auditRecords := printf "%s.>" .Values.deadLetters.auditSubject }}
 producer:
   # Publish orders, see the stream exists, hear of its new leaders.
   publish: {{ list $subject (printf "$JS.API.STREAM.INFO.%s" $stream) | toJson }}
@@ -159,7 +162,8 @@ consumer:
     (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $kv)
     (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core)
     (ternary "" (printf "$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.%s.%s" $stream $durable) $core)
-    (ternary (printf "%s %s" $subject $durable) "" $core)) | toJson }}
+    (ternary (printf "%s %s" $subject $durable) "" $core)
+    (printf "%s %s" $auditRecords $durable)) | toJson }}
 provisioner:
   # Create or update the stream, the durable and the ledger's stream.
   publish: {{ list "$JS.API.INFO"
@@ -170,8 +174,25 @@ provisioner:
     (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream $durable)
     (printf "$JS.API.STREAM.CREATE.%s" $kv)
     (printf "$JS.API.STREAM.UPDATE.%s" $kv)
-    (printf "$JS.API.STREAM.INFO.%s" $kv) | toJson }}
+    (printf "$JS.API.STREAM.INFO.%s" $kv)
+    (printf "$JS.API.STREAM.CREATE.%s" $audit)
+    (printf "$JS.API.STREAM.UPDATE.%s" $audit)
+    (printf "$JS.API.STREAM.INFO.%s" $audit) | toJson }}
   subscribe: ["_INBOX_provisioner.>"]
+dead-letters:
+  # The dead-letter tool: read the stream's messages by sequence and
+  # subject, publish an order again, delete a dead letter (or the stalled
+  # original), read the ledger, write the audit.
+  publish: {{ concat (list
+    (printf "$JS.API.STREAM.INFO.%s" $stream)
+    (printf "$JS.API.STREAM.MSG.GET.%s" $stream)
+    (printf "$JS.API.DIRECT.GET.%s" $stream)
+    (printf "$JS.API.DIRECT.GET.%s.>" $stream)
+    (printf "$JS.API.STREAM.MSG.DELETE.%s" $stream)
+    $subject
+    (printf "$JS.API.STREAM.INFO.%s" $audit)
+    $auditRecords) $ledgerRead | toJson }}
+  subscribe: ["_INBOX_dead-letters.>"]
 helm-test:
   # The producer's job (and its wake-up on a new stream leader), then read
   # the ledger.
@@ -349,6 +370,8 @@ values. */}}
 {{- $store := include "orders.bytes" .Values.nats.jetstream.maxFileStore | int64 -}}
 {{- $replicas := ternary 3 1 (and .Values.nats.enabled .Values.nats.cluster.enabled) -}}
 {{- $out := dict -}}
+{{- /* The audit stream's share comes out of the headroom. */ -}}
+{{- $_ := set $out "audit" (dict "maxBytes" (div (mul $store 2) 100 | toString)) -}}
 {{- range $key, $percent := dict "stream" 60 "dedup" 30 -}}
 {{- $v := index $.Values $key -}}
 {{- $_ := set $out $key (dict
@@ -435,7 +458,7 @@ spec:
 {{- end }}
 
 {{/* A label selector of this release's NATS clients: producer, consumer,
-helm test and provision Job pods. */}}
+helm test, provision Job and dead-letter toolbox pods. */}}
 {{- define "orders.clientSelector" -}}
 matchLabels:
   app.kubernetes.io/name: {{ include "orders.name" . }}
@@ -443,5 +466,5 @@ matchLabels:
 matchExpressions:
   - key: app.kubernetes.io/component
     operator: In
-    values: [producer, consumer, helm-test, provision]
+    values: [producer, consumer, helm-test, provision, deadletters]
 {{- end }}
