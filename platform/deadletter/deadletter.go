@@ -56,8 +56,9 @@ type Letter struct {
 }
 
 // Parse reads a dead letter from its stored message. A message whose
-// headers do not name a known reason, the original's subject and its
-// order id is returned with Unreadable set: it is listed, never replayed.
+// headers do not name a known reason and the original's subject (and, for
+// a valid order, its id) is returned with Unreadable set: it is listed,
+// never replayed.
 func Parse(m *jetstream.RawStreamMsg) Letter {
 	h := m.Header
 	if h == nil {
@@ -86,7 +87,9 @@ func Parse(m *jetstream.RawStreamMsg) Letter {
 		l.Unreadable = fmt.Sprintf("%s %q is none of %v", events.HeaderDeadLetterReason, l.Reason, Reasons)
 	case l.Subject == "":
 		l.Unreadable = "no " + events.HeaderOriginalSubject + " header"
-	case l.OrderID == "":
+	case l.OrderID == "" && l.Reason == events.ReasonMaxDeliveries:
+		// A bad message may come without an id (it was published by
+		// hand); a valid order always has one, its ledger key.
 		l.Unreadable = "no " + events.HeaderOriginalID + " header"
 	}
 	return l

@@ -142,3 +142,32 @@ func seqs(ls []Letter) []uint64 {
 	}
 	return out
 }
+
+// TestParse: what makes a dead letter unreadable, never replayed; a bad
+// message published without an id is still read for its reason.
+func TestParse(t *testing.T) {
+	without := func(reason string, keys ...string) nats.Header {
+		h := letterHeader(reason, "o-1", 7, false)
+		for _, k := range keys {
+			h.Del(k)
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name       string
+		header     nats.Header
+		unreadable bool
+	}{
+		{"as the consumers write it", without(events.ReasonMaxDeliveries), false},
+		{"no headers: typed by hand", nil, true},
+		{"an unknown reason", without("exploded"), true},
+		{"no original subject", without(events.ReasonMaxDeliveries, events.HeaderOriginalSubject), true},
+		{"a valid order without its id", without(events.ReasonMaxDeliveries, events.HeaderOriginalID), true},
+		{"a malformed message published without an id", without(events.ReasonMalformed, events.HeaderOriginalID), false},
+	} {
+		l := Parse(&jetstream.RawStreamMsg{Subject: deadSubject, Sequence: 9, Header: tc.header, Data: []byte("x")})
+		if (l.Unreadable != "") != tc.unreadable {
+			t.Errorf("%s: unreadable %q, want %t", tc.name, l.Unreadable, tc.unreadable)
+		}
+	}
+}

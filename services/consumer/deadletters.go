@@ -35,6 +35,8 @@ Verbs:
   inspect SEQ      one dead letter's headers and body, and its original if still stored
   replay           send the selected orders again under their order id, then remove their dead letters
   purge            delete the selected dead letters (never an order)
+  idle             connect, then wait until stopped: the chart's toolbox pod, which
+                   'kubectl exec' runs the other verbs in
 
 Run 'consumer deadletters <verb> -h' for a verb's flags.
 `
@@ -68,7 +70,7 @@ func deadLetterTool(args []string, out io.Writer) (service.WireFunc[*config], er
 	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprint(out, deadLettersUsage)
 		if len(args) == 0 {
-			return nil, fmt.Errorf("%w: a verb is missing: list, inspect, replay or purge", service.ErrUsage)
+			return nil, fmt.Errorf("%w: a verb is missing: list, inspect, replay, purge or idle", service.ErrUsage)
 		}
 		return nil, errHelp
 	}
@@ -87,13 +89,14 @@ func deadLetterTool(args []string, out io.Writer) (service.WireFunc[*config], er
 		fs.Float64Var(&a.rate, "rate", defaultRate, fmt.Sprintf("orders sent per second at most (%d to %d)", minRate, maxRate))
 		fs.BoolVar(&a.allowOld, "allow-old", false, "replay dead letters older than DEDUP_TTL too: the ledger can no longer tell whether they were processed")
 		fs.IntVar(&a.maxReplays, "max-replays", defaultMaxReplays, fmt.Sprintf("refuse an order replayed this often already (1 to %d)", maxReplays))
+	case "idle":
 	case "purge":
 		a.filterFlags(fs)
 		a.changeFlags(fs, "purge")
 		fs.DurationVar(&a.olderThan, "older-than", 0, "only dead letters stored longer ago than this (e.g. 72h)")
 	default:
 		fmt.Fprint(out, deadLettersUsage)
-		return nil, fmt.Errorf("%w: unknown verb %q: want list, inspect, replay or purge", service.ErrUsage, a.verb)
+		return nil, fmt.Errorf("%w: unknown verb %q: want list, inspect, replay, purge or idle", service.ErrUsage, a.verb)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -156,6 +159,9 @@ func timeFlag(t *time.Time) func(string) error {
 
 // check holds the rules between flags and the positional arguments.
 func (a *dlArgs) check(fs *flag.FlagSet) error {
+	if a.verb == "idle" && fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
 	if a.verb == "inspect" {
 		if fs.NArg() != 1 {
 			return errors.New("want one argument, the dead letter's sequence (see list)")
@@ -192,6 +198,10 @@ func (a *dlArgs) run(ctx context.Context, rt *service.Runtime, cfg *config) erro
 	js, err := rt.JetStream()
 	if err != nil {
 		return err
+	}
+	if a.verb == "idle" {
+		<-ctx.Done()
+		return nil
 	}
 	stream, err := js.Stream(ctx, cfg.StreamConfig.Name)
 	if err != nil {
