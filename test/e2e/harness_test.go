@@ -30,6 +30,9 @@ type scenario struct {
 	injected time.Time // set by inject during a fault
 	report   string    // the audit and fault tables, once audited
 	extra    string    // the scenario's own tables, added to its report
+	// published are orders the scenario published itself (the
+	// dead-letter step's), audited with the producers'.
+	published []string
 }
 
 type stepTime struct {
@@ -215,7 +218,7 @@ func (r *scenario) drain(consumers int) {
 // second effect.
 func (r *scenario) finish() {
 	var a clusterAudit
-	r.step("audit: producers' logs against the ledger", func() { a = runAudit(r.t, r.conn.js, r.logs.ids(), r.logs.givenUp()) })
+	r.step("audit: producers' logs against the ledger", func() { a = runAudit(r.t, r.conn.js, append(r.logs.ids(), r.published...), r.logs.givenUp()) })
 	times := r.logs.times()
 	for _, d := range r.faults {
 		d.measure(times)

@@ -106,7 +106,7 @@ func uninstall(t *testing.T, e env) {
 // with user/password auth and is upgraded to this chart's defaults (TLS,
 // an identity per side) while the producer publishes; then refusals from
 // pods in the cluster, cert-manager's objects dry-run, scale, roll each
-// side, restart NATS.
+// side, restart NATS, drain; then dead letters replayed from the toolbox.
 func singleServer(r *scenario) {
 	t, e, ctx := r.t, r.e, r.ctx
 	consumerDeploy := "deploy/" + e.release + "-consumer"
@@ -172,6 +172,10 @@ func singleServer(r *scenario) {
 
 	// 8. one consumer, producer stopped, nothing pending.
 	r.drain(1)
+
+	// 9. orders that fail on every delivery, dead-lettered; the fix; the
+	// replay from inside the cluster.
+	deadLetterReplay(r)
 }
 
 // waitReplaced waits until every NATS pod in old is gone or replaced by a
