@@ -41,9 +41,13 @@ func watchTerms(base context.Context, el *jetstream.Elections, done <-chan struc
 }
 
 func (t *terms) follow(el *jetstream.Elections, done <-chan struct{}) {
+	next := el.Next()
 	for {
 		select {
-		case <-el.Next():
+		case <-next:
+			// The next announcement's channel first, then the new term:
+			// one made in between is not missed.
+			next = el.Next()
 			t.mu.Lock()
 			t.cancel()
 			t.ctx, t.cancel = context.WithCancel(t.base)
