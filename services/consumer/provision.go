@@ -51,5 +51,8 @@ func ensureAudit(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	if err != nil || !cfg.Provision {
 		return nil
 	}
-	return deadletter.EnsureAudit(ctx, js, cfg.Audit, cfg.StreamConfig.Replicas)
+	// Retried like the other streams: NATS may not be ready yet.
+	return service.Retry(ctx, rt.Log, "audit stream "+cfg.Audit.Stream, func(ctx context.Context) error {
+		return deadletter.EnsureAudit(ctx, js, cfg.Audit, cfg.StreamConfig.Replicas)
+	})
 }
