@@ -466,7 +466,20 @@ func TestDeadLetterReplayEndToEnd(t *testing.T) {
 	if code != 0 || len(lines) != 1 || !strings.Contains(lines[0], "no dead letter selected") {
 		t.Errorf("a last run: exit %d:\n%s\nwant nothing selected", code, strings.Join(lines, "\n"))
 	}
-	wantMetrics(t, fixed.WaitReady(t), fmt.Sprintf(`orders_stream_subject_messages{stream="ORDERS",subject="orders.deadletter"} 0`))
+	// The consumer counts what the audit holds, by verb and outcome, and
+	// exports the backlog: none left.
+	counts := map[string]int{}
+	for _, e := range auditEntries(t, js) {
+		counts[fmt.Sprintf(`orders_dead_letter_actions_total{outcome=%q,verb=%q}`, e.Outcome, e.Verb)]++
+	}
+	if counts[`orders_dead_letter_actions_total{outcome="replayed",verb="replay"}`] != n {
+		t.Errorf("audit records %v, want %d replayed", counts, n)
+	}
+	addr := fixed.WaitReady(t)
+	for metric, c := range counts {
+		wantMetrics(t, addr, fmt.Sprintf("%s %d", metric, c))
+	}
+	wantMetrics(t, addr, `orders_stream_subject_messages{stream="ORDERS",subject="orders.deadletter"} 0`)
 }
 
 // TestDeadLetterTooOld: a dead letter older than DEDUP_TTL is refused
