@@ -33,10 +33,16 @@ func deadLetterReplay(r *scenario) {
 	t, e, ctx := r.t, r.e, r.ctx
 	consumerDeploy := "deploy/" + e.release + "-consumer"
 	toolbox := "deploy/" + e.release + "-deadletters"
+	// upgrade sets each key=value as a string (consumer.env takes only
+	// strings), but consumer.replicaCount.
 	upgrade := func(sets ...string) {
 		args := []string{"upgrade", e.release, e.chart, "--reuse-values", "--wait", "--timeout", e.helmTimeout}
 		for _, s := range sets {
-			args = append(args, "--set", s)
+			flag := "--set-string"
+			if strings.HasPrefix(s, "consumer.replicaCount=") {
+				flag = "--set"
+			}
+			args = append(args, flag, s)
 		}
 		e.mustHelm(t, ctx, args...)
 		e.mustKC(t, ctx, "rollout", "status", consumerDeploy, "--timeout=5m")
