@@ -80,7 +80,17 @@ func deadLetterReplay(r *scenario) {
 		}, testkit.Every(time.Second))
 	})
 	var took time.Duration
-	r.step("9 replay from the toolbox pod: kubectl exec ... consumer deadletters replay --yes", func() {
+	r.step("9 replay from the toolbox pod: kubectl exec ... /service deadletters replay --yes", func() {
+		// The toolbox rolled with the consumer's variables: exec into the
+		// new pod, not one still terminating.
+		e.mustKC(t, ctx, "rollout", "status", toolbox, "--timeout=5m")
+		testkit.Eventually(t, "one toolbox pod, not terminating", stepTimeout, func() (bool, string) {
+			pods, err := e.pods(ctx, "deadletters")
+			if err != nil {
+				return false, err.Error()
+			}
+			return len(pods) == 1 && pods[0].Ready && !pods[0].Deleting, describePods(pods)
+		}, testkit.Every(time.Second))
 		dry := e.mustKC(t, ctx, "exec", toolbox, "--", "/service", "deadletters", "replay", "--dry-run", "--json")
 		if got := toolOutcomes(t, dry); got[deadletter.Replayed] != deadLetterOrders {
 			t.Fatalf("dry run: %v, want %d to be replayed", got, deadLetterOrders)
