@@ -18,8 +18,12 @@ import (
 )
 
 // deadLetterOrders is how many orders the dead-letter step sends into the
-// failure.
-const deadLetterOrders = 300
+// failure: fewer than the consumer's CONCURRENCY (256), so that with every
+// one of them stalled it still has room to pull, and the server delivers
+// each a second time and then gives it up. (A consumer whose every handler
+// hangs pulls nothing more, and the server redelivers nothing: its orders
+// wait, neither processed nor dead-lettered, until it is restarted.)
+const deadLetterOrders = 100
 
 // deadLetterReplay: valid orders stall on every delivery (WORK_TIME far
 // over ACK_WAIT, a real failure: a consumer that hangs) until the server
