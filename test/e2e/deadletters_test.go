@@ -38,12 +38,13 @@ func deadLetterReplay(r *scenario) {
 	consumerDeploy := "deploy/" + e.release + "-consumer"
 	toolbox := "deploy/" + e.release + "-deadletters"
 	// upgrade sets each key=value as a string (consumer.env takes only
-	// strings), but consumer.replicaCount.
+	// strings), but the replica counts. The drain's replica counts are
+	// set again: --reuse-values would bring the producer back.
 	upgrade := func(sets ...string) {
 		args := []string{"upgrade", e.release, e.chart, "--reuse-values", "--wait", "--timeout", e.helmTimeout}
 		for _, s := range sets {
 			flag := "--set-string"
-			if strings.HasPrefix(s, "consumer.replicaCount=") {
+			if strings.Contains(s, ".replicaCount=") {
 				flag = "--set"
 			}
 			args = append(args, flag, s)
@@ -56,7 +57,7 @@ func deadLetterReplay(r *scenario) {
 		// A short duplicate window, so that the replay need not wait two
 		// minutes for the stream to forget the orders' ids.
 		upgrade("consumer.env.WORK_TIME=1h", "consumer.env.ACK_WAIT=2s", "consumer.env.MAX_DELIVER=2", "stream.duplicateWindow=5s",
-			"consumer.replicaCount=1")
+			"consumer.replicaCount=1", "producer.replicaCount=0")
 		for i := range deadLetterOrders {
 			id := fmt.Sprintf("order-dl-%s-%04d", r.name, i)
 			ids = append(ids, id)
