@@ -81,16 +81,17 @@ func NewAudit(js jetstream.JetStream, c AuditConfig, run Run) *Audit {
 // Entry is one audit record.
 type Entry struct {
 	Run
-	Time     time.Time `json:"time"`
-	Verb     string    `json:"verb"`
-	Outcome  string    `json:"outcome"`
-	Detail   string    `json:"detail,omitempty"`
-	Seq      uint64    `json:"dead_letter_seq"`
-	Reason   string    `json:"reason"`
-	OrderID  string    `json:"order_id,omitempty"`
-	Subject  string    `json:"subject,omitempty"`
-	Replays  int       `json:"replays"`
-	Recorded time.Time `json:"dead_lettered"`
+	Time    time.Time `json:"time"`
+	Verb    string    `json:"verb"`
+	Outcome string    `json:"outcome"`
+	Detail  string    `json:"detail,omitempty"`
+	Seq     uint64    `json:"dead_letter_seq"`
+	Reason  string    `json:"reason"`
+	OrderID string    `json:"order_id,omitempty"`
+	Subject string    `json:"subject,omitempty"`
+	Replays int       `json:"replays"`
+	// DeadLettered is when the dead letter was stored.
+	DeadLettered time.Time `json:"dead_lettered"`
 }
 
 // Record stores one result of verb ("replay", "purge") and returns once
@@ -99,7 +100,7 @@ func (a *Audit) Record(ctx context.Context, verb string, r Result) error {
 	e := Entry{
 		Run: a.run, Time: time.Now().UTC(), Verb: verb, Outcome: r.Outcome, Detail: r.Detail,
 		Seq: r.Letter.Seq, Reason: r.Letter.Reason, OrderID: r.Letter.OrderID, Subject: r.Letter.Subject,
-		Replays: r.Letter.Replays, Recorded: r.Letter.Time,
+		Replays: r.Letter.Replays, DeadLettered: r.Letter.Time,
 	}
 	b, err := json.Marshal(e)
 	if err != nil {

@@ -232,12 +232,12 @@ func (op *Operator) Purge(ctx context.Context, o PurgeOptions, report func(Resul
 	}, "purge", o.DryRun, report)
 }
 
-// walk applies do to each dead letter f selects, at most max of them,
+// walk applies do to each dead letter f selects, at most limit of them,
 // reporting and auditing each result, and stops at the first Failed one.
 // It ends at the stream's last message as the run began: a replayed order
 // that fails again while the run goes on leaves a new dead letter, which
 // waits for the next run rather than looping in this one.
-func (op *Operator) walk(ctx context.Context, f Filter, max int, do func(Letter) Result, verb string, dryRun bool, report func(Result)) error {
+func (op *Operator) walk(ctx context.Context, f Filter, limit int, do func(Letter) Result, verb string, dryRun bool, report func(Result)) error {
 	info, err := op.Stream.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
@@ -252,7 +252,7 @@ func (op *Operator) walk(ctx context.Context, f Filter, max int, do func(Letter)
 		if !f.Match(l) {
 			return nil
 		}
-		if max > 0 && n >= max {
+		if limit > 0 && n >= limit {
 			return ErrStop
 		}
 		n++

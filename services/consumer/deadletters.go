@@ -63,6 +63,7 @@ type dlArgs struct {
 	olderThan  time.Duration
 	actor      string
 	command    string
+	out        io.Writer // the results
 }
 
 // deadLetterTool parses "consumer deadletters …" and returns its run.
@@ -74,7 +75,7 @@ func deadLetterTool(args []string, out io.Writer) (service.WireFunc[*config], er
 		}
 		return nil, errHelp
 	}
-	a := dlArgs{verb: args[0], command: "deadletters " + strings.Join(args, " "), maxReplays: defaultMaxReplays}
+	a := dlArgs{verb: args[0], command: "deadletters " + strings.Join(args, " "), maxReplays: defaultMaxReplays, out: out}
 	fs := flag.NewFlagSet("consumer deadletters "+a.verb, flag.ContinueOnError)
 	fs.SetOutput(out)
 	switch a.verb {
@@ -208,7 +209,7 @@ func (a *dlArgs) run(ctx context.Context, rt *service.Runtime, cfg *config) erro
 		return fmt.Errorf("stream %s: %w", cfg.StreamConfig.Name, err)
 	}
 	subject := cfg.Worker.DeadLetterSubject
-	out := os.Stdout
+	out := a.out
 	policy := deadletter.Policy{LedgerTTL: cfg.Ledger.TTL, AllowOld: a.allowOld, MaxReplays: a.maxReplays}
 	switch a.verb {
 	case "list":
