@@ -36,6 +36,10 @@ const (
 	// letter: set on the replayed order, and copied to its dead letter if
 	// it fails again, so that replays of an order are bounded.
 	HeaderReplays = "Orders-Replays"
+	// HeaderOriginalType is the original's CloudEvents type (ce-type),
+	// when it had one: the event version, so that a replay goes to that
+	// version's subject.
+	HeaderOriginalType = "Orders-Original-Type"
 )
 
 // Dead-letter reasons, the values of HeaderDeadLetterReason.
@@ -50,7 +54,19 @@ const (
 	// allowed delivery, or that was delivered that often without the
 	// consumer settling it (it crashed or stalled each time).
 	ReasonMaxDeliveries = "max-deliveries"
+	// ReasonUnknownVersion: the message says it is an event of a version
+	// this consumer does not know (see ErrUnknownVersion); a consumer of a
+	// newer release may read it, so it can be replayed once one runs.
+	ReasonUnknownVersion = "unknown-version"
+	// ReasonVersionMismatch: an event of one version on another version's
+	// subject, or a body that is not the version its headers say (see
+	// ErrVersionMismatch).
+	ReasonVersionMismatch = "version-mismatch"
 )
+
+// Reasons are all the reasons, in the order listings and metrics name
+// them.
+var Reasons = []string{ReasonOversized, ReasonMalformed, ReasonInvalid, ReasonUnknownVersion, ReasonVersionMismatch, ReasonMaxDeliveries}
 
 // Bounds of a dead letter. With at most ten headers of at most
 // DeadLetterMaxField bytes (the error DeadLetterMaxError) and a body of at

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/distsys-go/orders/platform/events"
 )
 
 var (
@@ -31,11 +33,18 @@ var (
 
 // Record is what the ledger keeps per fulfilled order.
 type Record struct {
-	OrderID     string    `json:"order_id"`
-	ProductID   string    `json:"product_id"`
-	Quantity    int       `json:"quantity"`
-	ProcessedBy string    `json:"processed_by"`
-	ProcessedAt time.Time `json:"processed_at"`
+	OrderID string `json:"order_id"`
+	// Version is the event version the order came as (v1, v2).
+	Version string `json:"version,omitempty"`
+	// ProductID and Quantity are a v1 order's one line, as every release
+	// has recorded it.
+	ProductID string `json:"product_id,omitempty"`
+	Quantity  int    `json:"quantity,omitempty"`
+	// Lines and Currency are a v2 order's (events.Order).
+	Lines       []events.Line `json:"lines,omitempty"`
+	Currency    string        `json:"currency,omitempty"`
+	ProcessedBy string        `json:"processed_by"`
+	ProcessedAt time.Time     `json:"processed_at"`
 }
 
 // Ledger records each order once.

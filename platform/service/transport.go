@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,34 @@ func (r *Runtime) Transport(ctx context.Context) (*Transport, error) {
 		return nil, fmt.Errorf("DELIVERY_MODE=%q: no transport", r.env.DeliveryMode)
 	}
 	return t, nil
+}
+
+// Captures returns an error unless the transport delivers what is
+// published on subject: on JetStream the stream, as the server has it,
+// must capture it (STREAM_SUBJECTS may not be the stream's when another
+// user provisions it), or every publish there would fail. The error is
+// Permanent: waiting cannot fix it.
+func (t *Transport) Captures(ctx context.Context, subject string) error {
+	if t.stream == "" {
+		return nil
+	}
+	var subjects []string
+	if err := t.rt.startStep(ctx, "stream "+t.stream+" subjects", func(ctx context.Context) error {
+		s, err := t.rt.js.Stream(ctx, t.stream)
+		if err == nil {
+			subjects = s.CachedInfo().Config.Subjects
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, filter := range subjects {
+		if messaging.SubjectMatches(filter, subject) {
+			return nil
+		}
+	}
+	return Permanent(fmt.Errorf("stream %s does not capture %s (its subjects: %s): nothing published there would be stored",
+		t.stream, subject, strings.Join(subjects, ", ")))
 }
 
 // notProvisioned says what is missing when err is notFound and
@@ -247,8 +276,9 @@ func (t *Transport) OnMaxDeliveries(ctx context.Context, durable string, h func(
 type Gauges struct {
 	// Namespace starts every metric's name.
 	Namespace string
-	// Durable is the durable whose backlog is exported (JetStream only).
-	Durable string
+	// Durables are the durables whose backlogs are exported (JetStream
+	// only).
+	Durables []string
 	// Interval is how often JetStream is read.
 	Interval time.Duration
 	// Streams are other streams whose fill is exported (the ledger's).
@@ -260,13 +290,13 @@ type Gauges struct {
 
 // ExportGauges registers gauges of what JetStream knows about the work
 // (see jetstream.Gauges) and reads them every interval until ctx ends or
-// shutdown begins: the durable's backlog, the stream's fill and its
+// shutdown begins: the durables' backlogs, the stream's fill and its
 // subjects' counts on JetStream, and on every mode the fill of the other
 // streams named.
 func (t *Transport) ExportGauges(ctx context.Context, gs Gauges) {
 	cfg := jetstream.GaugesConfig{Namespace: gs.Namespace, Streams: gs.Streams}
 	if t.stream != "" {
-		cfg.Stream, cfg.Durable, cfg.Subjects = t.stream, gs.Durable, gs.Subjects
+		cfg.Stream, cfg.Durables, cfg.Subjects = t.stream, gs.Durables, gs.Subjects
 		cfg.Streams = append([]string{t.stream}, gs.Streams...)
 	}
 	g := jetstream.NewGauges(t.rt.js, cfg, t.rt.Log)

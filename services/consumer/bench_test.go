@@ -13,6 +13,7 @@ import (
 
 	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/internal/tracingtest"
+	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/logging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
@@ -83,7 +84,7 @@ func benchPipeline(b *testing.B, tr *tracing.Provider) {
 				jetstream.WithConcurrency(concurrency))
 			b.ReportAllocs()
 			b.ResetTimer()
-			s, err := sub.Subscribe(ctx, testSubject, tr.Handler(f.Handle, tracing.WithMessageIDAs(tracing.OrderIDKey)))
+			s, err := sub.Subscribe(ctx, testSubject, tr.Handler(f.Handler(events.V1), tracing.WithMessageIDAs(tracing.OrderIDKey)))
 			if err != nil {
 				b.Fatal(err)
 			}

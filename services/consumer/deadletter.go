@@ -100,6 +100,9 @@ func deadLetterFor(subject string, msg *messaging.Message, reason string, cause 
 	if msg.ID != "" {
 		dl.Header[events.HeaderOriginalID] = headerValue(msg.ID, events.DeadLetterMaxField)
 	}
+	if t := msg.Header[events.HeaderType]; t != "" {
+		dl.Header[events.HeaderOriginalType] = headerValue(t, events.DeadLetterMaxField)
+	}
 	if msg.Stream != "" {
 		dl.Header[events.HeaderOriginalStream] = headerValue(msg.Stream, events.DeadLetterMaxField)
 	}

@@ -111,7 +111,7 @@ func TestHandleSettles(t *testing.T) {
 			msg := messaging.NewDelivery(testSubject, "m-1", nil, tc.data, tc.deliveries, st)
 			msg.Stream, msg.Sequence = "ORDERS", 42
 
-			f.Handle(context.Background(), msg)
+			f.Handler(events.V1)(context.Background(), msg)
 
 			if st.how != tc.want {
 				t.Errorf("settled %q, want %q", st.how, tc.want)

@@ -19,6 +19,7 @@ import (
 
 	envcfg "github.com/distsys-go/orders/platform/config"
 	"github.com/distsys-go/orders/platform/deadletter"
+	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/service"
 )
@@ -140,7 +141,7 @@ func (a *dlArgs) changeFlags(fs *flag.FlagSet, verb string) {
 }
 
 // reasons are the values --reason takes.
-func reasons() []string { return append(slices.Clone(deadletter.Reasons), deadletter.Unreadable) }
+func reasons() []string { return append(slices.Clone(events.Reasons), deadletter.Unreadable) }
 
 // timeFlag parses an RFC 3339 time or a duration before now.
 func timeFlag(t *time.Time) func(string) error {
@@ -217,7 +218,7 @@ func (a *dlArgs) run(ctx context.Context, rt *service.Runtime, cfg *config) erro
 	case "inspect":
 		return inspect(ctx, out, stream, subject, a.seq, a.json)
 	}
-	op := &deadletter.Operator{JS: js, Stream: stream, Subject: subject}
+	op := &deadletter.Operator{JS: js, Stream: stream, Subject: subject, Orders: cfg.Subject}
 	if !a.dryRun {
 		// Nothing changes unless it can be recorded.
 		if _, err := js.Stream(ctx, cfg.Audit.Stream); err != nil {

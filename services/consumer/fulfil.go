@@ -49,8 +49,12 @@ type fulfiller struct {
 	now           func() time.Time
 }
 
-// Handle implements messaging.Handler.
-func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
+// Handler handles the messages of event version v (its durable's).
+func (f *fulfiller) Handler(v events.Version) messaging.Handler {
+	return func(ctx context.Context, msg *messaging.Message) { f.handle(ctx, v, msg) }
+}
+
+func (f *fulfiller) handle(ctx context.Context, v events.Version, msg *messaging.Message) {
 	if msg.Deliveries > 1 {
 		f.metrics.redelivered.Inc()
 	}
@@ -58,13 +62,9 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 		f.deadLetter(ctx, msg, events.ReasonOversized, fmt.Errorf("payload of %d bytes exceeds %d", len(msg.Data), f.maxPayload))
 		return
 	}
-	order, err := events.DecodeOrder(msg.Data)
-	switch {
-	case errors.Is(err, events.ErrMalformed):
-		f.deadLetter(ctx, msg, events.ReasonMalformed, err)
-		return
-	case err != nil:
-		f.deadLetter(ctx, msg, events.ReasonInvalid, err)
+	order, err := v.Decode(msg.Header, msg.Data)
+	if err != nil {
+		f.deadLetter(ctx, msg, decodeReason(err), err)
 		return
 	}
 	if err := f.process(ctx, msg, order); err != nil {
@@ -98,14 +98,14 @@ func (f *fulfiller) Handle(ctx context.Context, msg *messaging.Message) {
 	// allocations less on the line every order logs. age_ms keeps
 	// microseconds, so that latencies below a millisecond stay apart.
 	f.log.LogAttrs(ctx, slog.LevelInfo, "received order", slog.String("order_id", order.ID),
-		slog.String("product_id", order.ProductID), slog.Int("quantity", order.Quantity),
+		slog.String("version", order.Version), slog.Int("lines", len(order.Lines)),
 		slog.Float64("age_ms", float64(age.Microseconds())/1000), slog.Uint64("deliveries", msg.Deliveries))
 	f.settle(ctx, msg.Ack(), order.ID)
 }
 
 // process does the order's work. Recording it in the ledger is both the
 // work's result and the de-duplication mark, in one atomic create.
-func (f *fulfiller) process(ctx context.Context, msg *messaging.Message, order events.OrderEvent) error {
+func (f *fulfiller) process(ctx context.Context, msg *messaging.Message, order events.Order) error {
 	if f.workTime > 0 {
 		select {
 		case <-time.After(f.workTime):
@@ -113,13 +113,37 @@ func (f *fulfiller) process(ctx context.Context, msg *messaging.Message, order e
 			return ctx.Err()
 		}
 	}
-	return f.record(ctx, msg, ledger.Record{
-		OrderID:     order.ID,
-		ProductID:   order.ProductID,
-		Quantity:    order.Quantity,
-		ProcessedBy: f.instance,
-		ProcessedAt: f.now().UTC(),
-	})
+	return f.record(ctx, msg, recordOf(order, f.instance, f.now().UTC()))
+}
+
+// recordOf is order's ledger record. A v1 order is recorded as every
+// release has recorded it (product and quantity), a later one with its
+// lines and currency.
+func recordOf(order events.Order, by string, at time.Time) ledger.Record {
+	r := ledger.Record{OrderID: order.ID, Version: order.Version, ProcessedBy: by, ProcessedAt: at}
+	if order.Version == events.V1.Name {
+		r.ProductID, r.Quantity = order.Lines[0].SKU, order.Lines[0].Quantity
+		return r
+	}
+	r.Lines, r.Currency = order.Lines, order.Currency
+	return r
+}
+
+// decodeReason is the dead-letter reason of a decoding error.
+func decodeReason(err error) string {
+	for _, r := range []struct {
+		err    error
+		reason string
+	}{
+		{events.ErrUnknownVersion, events.ReasonUnknownVersion},
+		{events.ErrVersionMismatch, events.ReasonVersionMismatch},
+		{events.ErrMalformed, events.ReasonMalformed},
+	} {
+		if errors.Is(err, r.err) {
+			return r.reason
+		}
+	}
+	return events.ReasonInvalid
 }
 
 // errStopping ends an order's wait for the ledger at shutdown.

@@ -86,7 +86,7 @@ func newFixture(t *testing.T, replicas int, wrap func(ledger.Ledger) ledger.Ledg
 			instance: "replica-" + string(rune('a'+i)), metrics: f.metrics,
 			log: slog.New(slog.DiscardHandler), now: time.Now,
 		}
-		sub, err := f.broker.Subscriber("fulfilment-workers", 2).Subscribe(context.Background(), testSubject, ff.Handle)
+		sub, err := f.broker.Subscriber("fulfilment-workers", 2).Subscribe(context.Background(), testSubject, ff.Handler(events.V1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestProcessedOrderIsAckedAfterItsRecordAndLogsItsAge(t *testing.T) {
 		now: func() time.Time { return created.Add(1234 * time.Microsecond) },
 	}
 	settler := &recordedAtAck{led: led, id: "order-1"}
-	f.Handle(context.Background(), messaging.NewDelivery(testSubject, "m-1", nil, validOrder("order-1"), 1, settler))
+	f.Handler(events.V1)(context.Background(), messaging.NewDelivery(testSubject, "m-1", nil, validOrder("order-1"), 1, settler))
 	if !settler.acked || !settler.recorded {
 		t.Errorf("acked %v, recorded when acked %v; want both", settler.acked, settler.recorded)
 	}

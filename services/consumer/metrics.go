@@ -67,7 +67,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		m.deadLetterActions.WithLabelValues("replay", o)
 	}
 	m.deadLetterActions.WithLabelValues("purge", deadletter.Purged)
-	for _, reason := range []string{events.ReasonOversized, events.ReasonMalformed, events.ReasonInvalid, events.ReasonMaxDeliveries} {
+	for _, reason := range events.Reasons {
 		// Export zeros so rate() works from the start.
 		m.deadLettered.WithLabelValues(reason)
 		m.deadLetterFailures.WithLabelValues(reason)

@@ -10,7 +10,7 @@ import (
 // commands are the consumer binary's one-off jobs.
 var commands = []service.Command[*config]{{
 	Name:    "provision",
-	Summary: "create or update the stream, the durable consumer, the ledger bucket and the audit stream the consumers and the dead-letter tool need, then exit (the same variables as the service)",
+	Summary: "create or update the stream, the durable consumer of each of CONSUME_VERSIONS, the ledger bucket and the audit stream the consumers and the dead-letter tool need, then exit (the same variables as the service)",
 	Run:     provision,
 }, {
 	Name:    "deadletters",
@@ -31,15 +31,22 @@ func provision(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	if _, err := rt.Ledger(ctx, cfg.Ledger); err != nil {
 		return err
 	}
-	if err := transport.EnsureConsumer(ctx, service.Consumption{
-		Subject: cfg.Subject, Group: cfg.Worker.QueueGroup, Consumer: cfg.Durable,
-	}); err != nil {
-		return err
+	// Every version's durable, before any producer sends that version:
+	// its orders then wait in a backlog the gauges and KEDA see.
+	var durables []string
+	for _, v := range cfg.versions() {
+		durable := v.Durable(cfg.Worker.QueueGroup)
+		if err := transport.EnsureConsumer(ctx, service.Consumption{
+			Subject: v.Subject(cfg.Subject), Group: durable, Consumer: cfg.Durable,
+		}); err != nil {
+			return err
+		}
+		durables = append(durables, durable)
 	}
 	if err := ensureAudit(ctx, rt, cfg); err != nil {
 		return err
 	}
-	rt.Log.Info("provisioned", "stream", cfg.StreamConfig.Name, "durable", cfg.Worker.QueueGroup, "bucket", cfg.Ledger.Name,
+	rt.Log.Info("provisioned", "stream", cfg.StreamConfig.Name, "durables", durables, "bucket", cfg.Ledger.Name,
 		"audit_stream", cfg.Audit.Stream)
 	return nil
 }

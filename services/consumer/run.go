@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
@@ -55,26 +56,40 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	}
 	// Ready means orders get recorded: a full ledger says so on /readyz.
 	rt.Ready.Add(f.full.Check)
-	if err := transport.OnMaxDeliveries(ctx, own.QueueGroup, f.deadLetterExhausted); err != nil {
-		return err
-	}
-	// An order's message id is the order id: its spans say so.
-	if err := transport.Consume(ctx, service.Consumption{
-		Subject: cfg.Subject, Group: own.QueueGroup, Consumer: cfg.Durable, Concurrency: own.Concurrency,
-		Tracing: []tracing.Option{tracing.WithMessageIDAs(tracing.OrderIDKey)},
-	}, f.Handle); err != nil {
-		return err
+	// Each version from its own subject through its own durable.
+	var durables, subjects []string
+	for _, v := range cfg.versions() {
+		durable, subject := v.Durable(own.QueueGroup), v.Subject(cfg.Subject)
+		if err := transport.OnMaxDeliveries(ctx, durable, f.deadLetterExhausted); err != nil {
+			return err
+		}
+		// An order's message id is the order id: its spans say so.
+		if err := transport.Consume(ctx, service.Consumption{
+			Subject: subject, Group: durable, Consumer: cfg.Durable, Concurrency: own.Concurrency,
+			Tracing: []tracing.Option{tracing.WithMessageIDAs(tracing.OrderIDKey)},
+		}, f.Handler(v)); err != nil {
+			return err
+		}
+		durables, subjects = append(durables, durable), append(subjects, subject)
 	}
 	// One replica counts each of the dead-letter tool's audit records.
 	if err := transport.Listen(ctx, cfg.Audit.Filter(), own.QueueGroup, m.countAction); err != nil {
 		return err
 	}
+	// The backlog of each durable read, and what waits on every version's
+	// subject: orders of a version no replica reads yet show there.
+	waiting := []string{own.DeadLetterSubject}
+	for _, v := range events.Versions {
+		if cfg.Delivers("", v.Subject(cfg.Subject)) == nil {
+			waiting = append(waiting, v.Subject(cfg.Subject))
+		}
+	}
 	transport.ExportGauges(ctx, service.Gauges{
-		Namespace: metricsNamespace, Durable: own.QueueGroup, Interval: own.MetricsInterval,
-		Streams: []string{cfg.Ledger.StreamName()}, Subjects: []string{own.DeadLetterSubject},
+		Namespace: metricsNamespace, Durables: durables, Interval: own.MetricsInterval,
+		Streams: []string{cfg.Ledger.StreamName()}, Subjects: waiting,
 	})
 	rt.Ready.Started()
-	rt.Log.Info("consuming", "subject", cfg.Subject, "group", own.QueueGroup, "concurrency", own.Concurrency)
+	rt.Log.Info("consuming", "subjects", subjects, "durables", durables, "concurrency", own.Concurrency)
 	<-ctx.Done()
 	return nil
 }

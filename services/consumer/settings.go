@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/distsys-go/orders/platform/deadletter"
+	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/messaging"
 	"github.com/distsys-go/orders/platform/messaging/jetstream"
@@ -13,7 +15,10 @@ import (
 
 // settings are the consumer's own variables (see -h for all of them).
 type settings struct {
-	QueueGroup string `envconfig:"QUEUE_GROUP" default:"fulfilment-workers" desc:"core NATS queue group, and the name of the shared JetStream durable consumer"`
+	QueueGroup string `envconfig:"QUEUE_GROUP" default:"fulfilment-workers" desc:"core NATS queue group, and the name of the shared JetStream durable consumer, of v1 events; a later version's is QUEUE_GROUP-<version>"`
+	// Versions are read from their own subjects by their own durables,
+	// so that replicas of two releases never rewrite each other's filter.
+	Versions []string `envconfig:"CONSUME_VERSIONS" default:"v1,v2" desc:"event versions this replica reads, comma-separated, each from its own subject (SUBJECT for v1, SUBJECT.<version> after) through its own durable; keep the old one while producers still send it"`
 	// Concurrency is also how many ledger records one replica has in
 	// flight: a handler waits for its record's acknowledgement, and the
 	// records of all handlers share the connection, pipelined. By
@@ -21,7 +26,7 @@ type settings struct {
 	// orders a second, so the default is sized for a round trip of a few
 	// milliseconds under load, not for the CPU count; a waiting handler
 	// costs a goroutine (docs/performance.md, "Consumer concurrency").
-	Concurrency       int           `envconfig:"CONCURRENCY" default:"256" desc:"orders one replica processes at once, each waiting for its ledger record; their records are in flight together on the connection"`
+	Concurrency       int           `envconfig:"CONCURRENCY" default:"256" desc:"orders of one event version one replica processes at once, each waiting for its ledger record; their records are in flight together on the connection"`
 	DeadLetterSubject string        `envconfig:"DEAD_LETTER_SUBJECT" default:"orders.deadletter" desc:"subject of the dead letters: references (stream, sequence, reason, first 4 KiB) to oversized, malformed, invalid and max-deliveries messages"`
 	MaxPayloadBytes   int           `envconfig:"MAX_PAYLOAD_BYTES" default:"65536" desc:"larger messages are dead-lettered as oversized"`
 	WorkTime          time.Duration `envconfig:"WORK_TIME" default:"0s" desc:"simulated work per order, to watch scaling and shutdown"`
@@ -36,6 +41,9 @@ const minMetricsInterval = time.Second
 func (s settings) Validate() error {
 	if err := messaging.CheckName(s.QueueGroup); err != nil {
 		return fmt.Errorf("QUEUE_GROUP=%q: %w (it also names the durable consumer)", s.QueueGroup, err)
+	}
+	if _, err := events.ParseVersions(s.Versions); err != nil {
+		return fmt.Errorf("CONSUME_VERSIONS=%q: %w", strings.Join(s.Versions, ","), err)
 	}
 	if err := messaging.CheckSubject(s.DeadLetterSubject); err != nil {
 		return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: %w", s.DeadLetterSubject, err)
@@ -64,11 +72,27 @@ type config struct {
 	Audit deadletter.AuditConfig
 }
 
+// versions are the event versions this replica reads (CONSUME_VERSIONS,
+// checked by Validate).
+func (c config) versions() []events.Version {
+	vs, _ := events.ParseVersions(c.Worker.Versions)
+	return vs
+}
+
 // Validate holds the rules between the parts, each a way to lose, loop or
 // double orders if broken.
 func (c config) Validate() error {
-	if c.Worker.DeadLetterSubject == c.Subject {
-		return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: must differ from SUBJECT, or dead letters come back as orders", c.Worker.DeadLetterSubject)
+	for _, v := range c.versions() {
+		subject := v.Subject(c.Subject)
+		if c.Worker.DeadLetterSubject == subject {
+			return fmt.Errorf("DEAD_LETTER_SUBJECT=%q: must differ from the %s subject, or dead letters come back as orders", c.Worker.DeadLetterSubject, v.Name)
+		}
+		if err := c.Delivers("CONSUME_VERSIONS ("+v.Name+")", subject); err != nil {
+			return err
+		}
+		if err := messaging.CheckName(v.Durable(c.Worker.QueueGroup)); err != nil {
+			return fmt.Errorf("QUEUE_GROUP=%q: the %s durable %q: %w", c.Worker.QueueGroup, v.Name, v.Durable(c.Worker.QueueGroup), err)
+		}
 	}
 	if err := c.Delivers("DEAD_LETTER_SUBJECT", c.Worker.DeadLetterSubject); err != nil {
 		return err

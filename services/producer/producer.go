@@ -26,6 +26,8 @@ type producer struct {
 	elections *jetstream.Elections
 	terms     *terms
 	subject   string
+	version   events.Version
+	currency  string // of v2 orders' prices
 	pace      *rate.Limiter
 	count     int  // 0: until stopped
 	keepIDs   bool // keep the acknowledged ids (for VERIFY_TIMEOUT)
@@ -122,11 +124,22 @@ func acquire(ctx context.Context, slots chan struct{}) bool {
 	return true
 }
 
-func (p *producer) newOrder() events.OrderEvent {
-	return events.OrderEvent{
-		ID:        events.NewOrderID(),
-		ProductID: p.products[rand.IntN(len(p.products))],
-		Quantity:  1 + rand.IntN(5),
-		CreatedAt: p.now().UTC(),
+// newOrder makes an order the producer's event version can carry: one
+// line without a price for v1, one to three priced lines for later ones.
+func (p *producer) newOrder() events.Order {
+	o := events.Order{ID: events.NewOrderID(), Version: p.version.Name, CreatedAt: p.now().UTC()}
+	line := func() events.Line {
+		return events.Line{SKU: p.products[rand.IntN(len(p.products))], Quantity: 1 + rand.IntN(5)}
 	}
+	if p.version.Name == events.V1.Name {
+		o.Lines = []events.Line{line()}
+		return o
+	}
+	o.Currency = p.currency
+	for range 1 + rand.IntN(3) {
+		l := line()
+		l.UnitPrice = int64(50 + rand.IntN(5000))
+		o.Lines = append(o.Lines, l)
+	}
+	return o
 }

@@ -46,7 +46,7 @@ func (r *recorder) Publish(_ context.Context, m *messaging.Message) error {
 
 func newTestProducer(pub messaging.Publisher, count int) *producer {
 	return &producer{
-		pub: pub, subject: "orders.created", pace: rate.NewLimiter(rate.Inf, 1), count: count, keepIDs: true, window: 1,
+		pub: pub, subject: "orders.created", version: events.V1, currency: "EUR", pace: rate.NewLimiter(rate.Inf, 1), count: count, keepIDs: true, window: 1,
 		timeout: time.Second, products: []string{"sku-a", "sku-b"},
 		metrics: newMetrics(prometheus.NewRegistry()), health: ops.NewStreak("publishing", time.Now),
 		log: slog.New(slog.DiscardHandler), now: time.Now,
@@ -82,6 +82,35 @@ func TestProducerPublishesCountValidOrders(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(p.metrics.published); got != 25 {
 		t.Errorf("published %v, want 25", got)
+	}
+}
+
+// Each version's orders go out in that version's event, with the
+// CloudEvents headers that name it, and read back as valid orders.
+func TestProducerPublishesEachVersion(t *testing.T) {
+	for _, v := range events.Versions {
+		t.Run(v.Name, func(t *testing.T) {
+			rec := &recorder{attempts: map[string]int{}}
+			p := newTestProducer(rec, 20)
+			p.version, p.subject = v, v.Subject("orders.created")
+			if _, err := p.run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range rec.sent {
+				o, err := v.Decode(m.Header, m.Data)
+				if err != nil {
+					t.Fatalf("order %s: %v", m.ID, err)
+				}
+				h := m.Header
+				if o.ID != m.ID || o.Version != v.Name || h[events.HeaderType] != v.Type || h[events.HeaderID] != m.ID ||
+					h[events.HeaderSpecVersion] != events.SpecVersion || h[events.HeaderSource] != eventSource {
+					t.Errorf("order %+v, headers %v", o, h)
+				}
+				if v.Name != "v1" && (o.Currency != "EUR" || o.Lines[0].UnitPrice == 0) {
+					t.Errorf("%s order without prices: %+v", v.Name, o)
+				}
+			}
+		})
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,9 +11,12 @@ import (
 	"github.com/distsys-go/orders/platform/service"
 )
 
+// eventSource is the CloudEvents source of the producer's events.
+const eventSource = "/orders/producer"
+
 // inFlight is an order sent and not yet acknowledged.
 type inFlight struct {
-	order events.OrderEvent
+	order events.Order
 	msg   *messaging.Message
 	ack   messaging.PubAck // nil when sending failed
 	err   error            // why sending failed
@@ -30,11 +32,13 @@ type inFlight struct {
 // buffers), which spares a timer per order.
 func (p *producer) send(ctx context.Context) *inFlight {
 	order := p.newOrder()
-	data, err := json.Marshal(order)
-	if err != nil { // an OrderEvent always encodes
+	data, err := p.version.Encode(order)
+	if err != nil { // newOrder makes what the version carries
 		panic(fmt.Sprintf("encode order: %v", err))
 	}
-	f := &inFlight{order: order, msg: messaging.NewMessage(p.subject, order.ID, data), term: p.terms.current()}
+	msg := messaging.NewMessage(p.subject, order.ID, data)
+	msg.Header = p.version.Headers(order, eventSource)
+	f := &inFlight{order: order, msg: msg, term: p.terms.current()}
 	f.ack, f.err = messaging.PublishAsync(ctx, p.pub, f.msg)
 	return f
 }
@@ -143,7 +147,7 @@ func (p *producer) acknowledged(ctx context.Context, f *inFlight) {
 	p.metrics.published.Inc()
 	// Logged in the publish span's trace, from the message's headers.
 	p.log.InfoContext(p.tracing.FromMessage(ctx, f.msg), "published order",
-		"order_id", f.order.ID, "product_id", f.order.ProductID, "quantity", f.order.Quantity)
+		"order_id", f.order.ID, "version", f.order.Version, "lines", len(f.order.Lines))
 }
 
 // acknowledgedCount is how many orders were acknowledged so far.

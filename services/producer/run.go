@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/distsys-go/orders/platform/ops"
@@ -18,7 +19,12 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	if err != nil {
 		return err
 	}
-	own := cfg.Publish
+	own, version := cfg.Publish, cfg.version()
+	subject := version.Subject(cfg.Subject)
+	// STREAM_SUBJECTS may not be the stream's (PROVISION=false): ask it.
+	if err := transport.Captures(ctx, subject); err != nil {
+		return fmt.Errorf("EVENT_VERSION=%s: %w", version.Name, err)
+	}
 	// An order's message id is the order id: its spans say so.
 	pub, err := transport.Publisher(service.WithAckTimeout(own.PublishTimeout),
 		service.WithTracing(tracing.WithMessageIDAs(tracing.OrderIDKey)))
@@ -36,7 +42,9 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 		pub:       pub,
 		elections: elections,
 		tracing:   rt.Tracing,
-		subject:   cfg.Subject,
+		subject:   subject,
+		version:   version,
+		currency:  own.Currency,
 		pace:      pace(own),
 		count:     own.Count,
 		keepIDs:   own.VerifyTimeout > 0,
@@ -51,7 +59,7 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	// Ready means orders get out: a producer whose every publish is
 	// refused (a full stream, say) says so on /readyz.
 	rt.Ready.Add(p.health.Check)
-	rt.Log.Info("publishing", "subject", p.subject, "rate_per_s", float64(p.pace.Limit()), "count", p.count, "max_in_flight", p.window)
+	rt.Log.Info("publishing", "subject", p.subject, "version", version.Name, "rate_per_s", float64(p.pace.Limit()), "count", p.count, "max_in_flight", p.window)
 	ids, err := p.run(ctx)
 	rt.Log.Info("publishing ended", "published", p.acknowledgedCount())
 	if err != nil || own.VerifyTimeout == 0 || ctx.Err() != nil {

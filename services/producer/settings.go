@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ledger"
 	"github.com/distsys-go/orders/platform/service"
 )
@@ -22,6 +24,10 @@ type settings struct {
 	MaxInFlight    int           `envconfig:"PUBLISH_MAX_IN_FLIGHT" default:"1024" desc:"orders sent and awaiting the server's acknowledgement at once (1 to 4000); 1 waits for each before sending the next, which caps publishing at one order per round trip"`
 	PublishTimeout time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"5s" desc:"how long one publish attempt waits for the server's acknowledgement before it is retried"`
 	ProductIDs     []string      `envconfig:"PRODUCT_IDS" default:"sku-apple,sku-pear,sku-plum,sku-fig" desc:"products orders are drawn from, comma-separated"`
+	// Version picks the event and its subject; consumers that read it
+	// must run first (docs/events.md).
+	Version  string `envconfig:"EVENT_VERSION" default:"v1" desc:"event version published: v1 (one product, on SUBJECT) or v2 (priced lines, on SUBJECT.v2); roll out consumers that read a version before producers send it"`
+	Currency string `envconfig:"ORDER_CURRENCY" default:"EUR" desc:"ISO 4217 currency of the prices of v2 orders"`
 	VerifyTimeout  time.Duration `envconfig:"VERIFY_TIMEOUT" default:"0s" desc:"when > 0: after PUBLISH_COUNT orders, wait this long for the consumers to record every one, exit 1 if they did not (the helm test)"`
 }
 
@@ -45,6 +51,12 @@ func (s settings) Validate() error {
 	case s.VerifyTimeout > 0 && s.Count == 0:
 		return errors.New("VERIFY_TIMEOUT needs PUBLISH_COUNT > 0")
 	}
+	if _, err := events.LookupVersion(s.Version); err != nil {
+		return fmt.Errorf("EVENT_VERSION=%q: %w", s.Version, err)
+	}
+	if _, err := events.V2.Encode(events.Order{ID: "order-1", Lines: []events.Line{{SKU: "p", Quantity: 1}}, Currency: s.Currency, CreatedAt: time.Unix(1, 0)}); err != nil {
+		return fmt.Errorf("ORDER_CURRENCY=%q: want three capital letters (ISO 4217)", s.Currency)
+	}
 	for _, p := range s.ProductIDs {
 		if p == "" {
 			return fmt.Errorf("PRODUCT_IDS=%q: an empty product id", s.ProductIDs)
@@ -61,6 +73,19 @@ type config struct {
 	Ledger ledger.Bucket
 }
 
-// Validate implements service.Config: the parts have no rule between
-// them beyond Env's own.
-func (config) Validate() error { return nil }
+// version is EVENT_VERSION's (checked by Validate).
+func (c config) version() events.Version {
+	v, _ := events.LookupVersion(c.Publish.Version)
+	return v
+}
+
+// Validate implements service.Config: the stream must capture the
+// subject of the version published.
+func (c config) Validate() error {
+	v := c.version()
+	if c.Delivers("SUBJECT", v.Subject(c.Subject)) != nil {
+		return fmt.Errorf("EVENT_VERSION=%s publishes on %s, which STREAM_SUBJECTS=%s does not capture",
+			v.Name, v.Subject(c.Subject), strings.Join(c.StreamConfig.Subjects, ","))
+	}
+	return nil
+}

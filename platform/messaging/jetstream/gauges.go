@@ -14,7 +14,7 @@ import (
 
 var _ prometheus.Collector = (*Gauges)(nil)
 
-// Gauges exports what JetStream knows about the work: a durable's backlog
+// Gauges exports what JetStream knows about the work: durables' backlogs
 // and streams' fill against their limits. It reads them on a timer, one
 // info request per object per interval, and a scrape only copies the last
 // reading: scrapes never reach NATS, so neither many replicas nor many
@@ -34,7 +34,7 @@ type Gauges struct {
 	errors prometheus.Counter
 
 	mu          sync.Mutex
-	consumer    *natsjs.ConsumerInfo
+	consumers   map[string]*natsjs.ConsumerInfo
 	streamInfos map[string]*natsjs.StreamInfo
 	subjects    map[string]uint64
 	lastSuccess time.Time
@@ -46,9 +46,11 @@ type GaugesConfig struct {
 	// Namespace starts every metric name (orders_consumer_pending_messages
 	// for "orders"); the names are API like any metric's.
 	Namespace string
-	// Stream and Durable name the durable consumer whose backlog is
-	// exported; none when Durable is "".
-	Stream, Durable string
+	// Stream and Durables name the durable consumers whose backlogs are
+	// exported (none when Durables is empty); Stream is also the stream
+	// Subjects are counted in.
+	Stream   string
+	Durables []string
 	// Streams are the streams whose fill is exported.
 	Streams []string
 	// Subjects are subjects of Stream whose messages are counted (the
@@ -90,6 +92,7 @@ func NewGauges(js natsjs.JetStream, cfg GaugesConfig, log *slog.Logger) *Gauges 
 			Name: cfg.Namespace + "_jetstream_info_errors_total",
 			Help: "Reads of the consumer and stream gauges from JetStream that failed; the gauges keep their last values.",
 		}),
+		consumers:   map[string]*natsjs.ConsumerInfo{},
 		streamInfos: map[string]*natsjs.StreamInfo{},
 		subjects:    map[string]uint64{},
 	}
@@ -119,16 +122,16 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) {
 func (g *Gauges) refresh(ctx context.Context) error {
 	var (
 		errs []error
-		ci   *natsjs.ConsumerInfo
+		cis  = map[string]*natsjs.ConsumerInfo{}
 		sis  = map[string]*natsjs.StreamInfo{}
 	)
-	if g.cfg.Durable != "" {
-		c, err := g.js.Consumer(ctx, g.cfg.Stream, g.cfg.Durable)
+	for _, durable := range g.cfg.Durables {
+		c, err := g.js.Consumer(ctx, g.cfg.Stream, durable)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("consumer %s on %s: %w", g.cfg.Durable, g.cfg.Stream, err))
-		} else {
-			ci = c.CachedInfo()
+			errs = append(errs, fmt.Errorf("consumer %s on %s: %w", durable, g.cfg.Stream, err))
+			continue
 		}
+		cis[durable] = c.CachedInfo()
 	}
 	for _, name := range g.cfg.Streams {
 		s, err := g.js.Stream(ctx, name)
@@ -144,8 +147,8 @@ func (g *Gauges) refresh(ctx context.Context) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if ci != nil {
-		g.consumer = ci
+	for durable, ci := range cis {
+		g.consumers[durable] = ci
 	}
 	for name, si := range sis {
 		g.streamInfos[name] = si
@@ -217,8 +220,8 @@ func (g *Gauges) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	d, stream, durable := g.descs, g.cfg.Stream, g.cfg.Durable
-	if ci := g.consumer; ci != nil {
+	d, stream := g.descs, g.cfg.Stream
+	for durable, ci := range g.consumers {
 		gauge(d.consumerPending, float64(ci.NumPending), stream, durable)
 		gauge(d.consumerAckPending, float64(ci.NumAckPending), stream, durable)
 		gauge(d.consumerRedelivered, float64(ci.NumRedelivered), stream, durable)

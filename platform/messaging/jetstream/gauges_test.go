@@ -55,7 +55,7 @@ func newGaugeRig(t *testing.T, streams ...string) *gaugeRig {
 		t.Fatal(err)
 	}
 	r := &gaugeRig{js: js, reg: prometheus.NewRegistry()}
-	r.gauges = jetstream.NewGauges(js, jetstream.GaugesConfig{Namespace: "orders", Stream: rigStream, Durable: rigDurable, Streams: streams,
+	r.gauges = jetstream.NewGauges(js, jetstream.GaugesConfig{Namespace: "orders", Stream: rigStream, Durables: []string{rigDurable}, Streams: streams,
 		Subjects: []string{rigDeadLetters}},
 		slog.New(slog.DiscardHandler))
 	r.reg.MustRegister(r.gauges)

@@ -10,12 +10,15 @@ import (
 )
 
 // ToNATS converts msg to a NATS message, its ID in the Nats-Msg-Id header
-// (which JetStream de-duplicates on; core NATS just carries it).
+// (which JetStream de-duplicates on; core NATS just carries it). Header
+// names go out as written: NATS headers are case-sensitive, and
+// CloudEvents' are lower case (ce-type), which nats.Header.Set would
+// turn into Ce-Type.
 func ToNATS(msg *messaging.Message) *nats.Msg {
 	m := nats.NewMsg(msg.Subject)
 	m.Data = msg.Data
 	for k, v := range msg.Header {
-		m.Header.Set(k, v)
+		m.Header[k] = []string{v}
 	}
 	if msg.ID != "" {
 		m.Header.Set(nats.MsgIdHdr, msg.ID)
@@ -30,8 +33,11 @@ func FromHeader(h nats.Header) (header map[string]string, id string) {
 		return nil, ""
 	}
 	header = make(map[string]string, len(h))
-	for k := range h {
-		header[k] = h.Get(k)
+	for k, vs := range h {
+		// Not h.Get(k): it would look up k's canonical form.
+		if len(vs) > 0 {
+			header[k] = vs[0]
+		}
 	}
 	return header, header[nats.MsgIdHdr]
 }

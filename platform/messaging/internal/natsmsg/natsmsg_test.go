@@ -18,6 +18,8 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{"id and headers", &messaging.Message{Subject: "orders.created", ID: "order-1", Header: map[string]string{"Reason": "bad"}, Data: []byte("x")},
 			map[string]string{"Reason": "bad", nats.MsgIdHdr: "order-1"}},
+		{"lower-case names kept", &messaging.Message{Subject: "orders.created.v2", ID: "order-3", Header: map[string]string{"ce-type": "t", "content-type": "application/json"}},
+			map[string]string{"ce-type": "t", "content-type": "application/json", nats.MsgIdHdr: "order-3"}},
 		{"id only", messaging.NewMessage("orders.created", "order-2", []byte("y")), map[string]string{nats.MsgIdHdr: "order-2"}},
 		{"neither", messaging.NewMessage("orders.created", "", []byte("z")), nil},
 	}
