@@ -31,8 +31,10 @@ type Letter struct {
 	Reason string
 	Error  string
 	// Subject, Stream and OrigSeq are where the original was published
-	// and stored; OrderID is its message id, the order's id.
+	// and stored; OrderID is its message id, the order's id; Type its
+	// CloudEvents type (its event version), "" when it had none.
 	Subject string
+	Type    string
 	Stream  string
 	OrigSeq uint64
 	OrderID string
@@ -71,6 +73,7 @@ func Parse(m *jetstream.RawStreamMsg) Letter {
 		Subject:   h.Get(events.HeaderOriginalSubject),
 		Stream:    h.Get(events.HeaderOriginalStream),
 		OrderID:   h.Get(events.HeaderOriginalID),
+		Type:      h.Get(events.HeaderOriginalType),
 		Truncated: h.Get(events.HeaderDeadLetterTruncated) == "true",
 		Size:      -1,
 	}
@@ -83,11 +86,11 @@ func Parse(m *jetstream.RawStreamMsg) Letter {
 	switch {
 	case len(m.Header) == 0:
 		l.Unreadable = "no headers: not a dead letter the consumers wrote"
-	case !slices.Contains(Reasons, l.Reason):
-		l.Unreadable = fmt.Sprintf("%s %q is none of %v", events.HeaderDeadLetterReason, l.Reason, Reasons)
+	case !slices.Contains(events.Reasons, l.Reason):
+		l.Unreadable = fmt.Sprintf("%s %q is none of %v", events.HeaderDeadLetterReason, l.Reason, events.Reasons)
 	case l.Subject == "":
 		l.Unreadable = "no " + events.HeaderOriginalSubject + " header"
-	case l.OrderID == "" && l.Reason == events.ReasonMaxDeliveries:
+	case l.OrderID == "" && replayable(l.Reason):
 		// A bad message may come without an id (it was published by
 		// hand); a valid order always has one, its ledger key.
 		l.Unreadable = "no " + events.HeaderOriginalID + " header"
@@ -95,9 +98,13 @@ func Parse(m *jetstream.RawStreamMsg) Letter {
 	return l
 }
 
-// Reasons are the reasons a dead letter can give, in the order a listing
-// names them.
-var Reasons = []string{events.ReasonOversized, events.ReasonMalformed, events.ReasonInvalid, events.ReasonMaxDeliveries}
+// replayable reports whether a letter of reason may be replayed: its
+// order was valid (max-deliveries) or of a version a newer consumer reads
+// (unknown-version); for the other reasons the bytes themselves are at
+// fault.
+func replayable(reason string) bool {
+	return reason == events.ReasonMaxDeliveries || reason == events.ReasonUnknownVersion
+}
 
 // Why a dead letter's order cannot be replayed: Judge's verdicts.
 var (
@@ -115,6 +122,9 @@ var (
 	// ErrReplayedTooOften: the order came back from its replays as often
 	// as the policy allows; what fails it is not fixed.
 	ErrReplayedTooOften = errors.New("replayed too often")
+	// ErrUnknownVersion: the order is of an event version this build does
+	// not know either; replay it with a release that does.
+	ErrUnknownVersion = errors.New("an event version this release does not know")
 )
 
 // Policy is what Judge allows.
@@ -133,8 +143,10 @@ func Judge(l Letter, now time.Time, p Policy) error {
 	switch {
 	case l.Unreadable != "":
 		return fmt.Errorf("%w: %s", ErrUnreadable, l.Unreadable)
-	case l.Reason != events.ReasonMaxDeliveries:
+	case !replayable(l.Reason):
 		return fmt.Errorf("%w (%s)", ErrWouldFailAgain, l.Reason)
+	case l.Reason == events.ReasonUnknownVersion && !known(l.Type):
+		return fmt.Errorf("%w (%s %q)", ErrUnknownVersion, events.HeaderOriginalType, l.Type)
 	case l.Truncated:
 		return ErrTruncated
 	case p.LedgerTTL > 0 && !p.AllowOld && now.Sub(l.Time) > p.LedgerTTL:
@@ -186,3 +198,10 @@ func Get(ctx context.Context, s jetstream.Stream, subject string, seq uint64) (L
 
 // ErrNotDeadLetter: the message asked for is not a dead letter.
 var ErrNotDeadLetter = errors.New("not a dead letter")
+
+// known reports whether t is the CloudEvents type of a version this build
+// knows.
+func known(t string) bool {
+	_, ok := events.VersionOfType(t)
+	return ok
+}

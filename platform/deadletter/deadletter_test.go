@@ -54,6 +54,9 @@ func TestJudge(t *testing.T) {
 		{"replayed as often as allowed", with(func(l *Letter) { l.Replays = 3 }), Policy{MaxReplays: 3}, ErrReplayedTooOften},
 		{"replayed less often", with(func(l *Letter) { l.Replays = 2 }), Policy{MaxReplays: 3}, nil},
 		{"no replay limit", with(func(l *Letter) { l.Replays = 50 }), Policy{}, nil},
+		{"a version mismatch fails again", with(func(l *Letter) { l.Reason = events.ReasonVersionMismatch }), Policy{}, ErrWouldFailAgain},
+		{"a version unknown then, known now", with(func(l *Letter) { l.Reason, l.Type = events.ReasonUnknownVersion, events.V2.Type }), Policy{}, nil},
+		{"a version still unknown", with(func(l *Letter) { l.Reason, l.Type = events.ReasonUnknownVersion, events.TypePrefix + "v9" }), Policy{}, ErrUnknownVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Judge(tc.l, now, tc.p)
@@ -170,4 +173,42 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s: unreadable %q, want %t", tc.name, l.Unreadable, tc.unreadable)
 		}
 	}
+}
+
+// A replayed order goes back as it came, with its replay count; one
+// dead-lettered as of a version unknown then goes to its version's
+// subject, known now, with CloudEvents headers naming the tool.
+func TestReplayMsg(t *testing.T) {
+	op := &Operator{Orders: "orders.created"}
+	for _, tc := range []struct {
+		name        string
+		l           Letter
+		wantSubject string
+		wantType    string
+	}{
+		{"an order from before versions", Letter{Reason: events.ReasonMaxDeliveries, Subject: "orders.created", OrderID: "o-1", Replays: 1},
+			"orders.created", ""},
+		{"a v2 order", Letter{Reason: events.ReasonMaxDeliveries, Subject: "orders.created.v2", Type: events.V2.Type, OrderID: "o-2"},
+			"orders.created.v2", events.V2.Type},
+		{"a v2 order an older consumer did not know", Letter{Reason: events.ReasonUnknownVersion, Subject: "orders.created", Type: events.V2.Type, OrderID: "o-3"},
+			"orders.created.v2", events.V2.Type},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := op.replayMsg(tc.l)
+			h := m.Header
+			if m.Subject != tc.wantSubject || first(h[events.HeaderType]) != tc.wantType || h.Get(events.HeaderReplays) != strconv.Itoa(tc.l.Replays+1) {
+				t.Errorf("subject %s, headers %v", m.Subject, h)
+			}
+			if tc.wantType != "" && (first(h[events.HeaderID]) != tc.l.OrderID || first(h[events.HeaderSource]) != ReplaySource || len(h[events.HeaderTime]) != 0) {
+				t.Errorf("CloudEvents headers %v", h)
+			}
+		})
+	}
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }

@@ -31,13 +31,15 @@ const (
 	// publication); the dead letter is kept for a later run.
 	SkippedDuplicate = "skipped-duplicate"
 	// RefusedUnreadable, RefusedTruncated, RefusedWouldFailAgain,
-	// RefusedTooOld and RefusedTooOften are Judge's verdicts: nothing was
+	// RefusedTooOld, RefusedTooOften and RefusedUnknownVersion are
+	// Judge's verdicts: nothing was
 	// sent, the dead letter is kept.
 	RefusedUnreadable     = "refused-unreadable"
 	RefusedTruncated      = "refused-truncated"
 	RefusedWouldFailAgain = "refused-would-fail-again"
 	RefusedTooOld         = "refused-too-old"
 	RefusedTooOften       = "refused-replayed-too-often"
+	RefusedUnknownVersion = "refused-unknown-version"
 	// Failed: the replay was not stored (the stream is full, say) or the
 	// ledger could not be read; the dead letter is kept and the run stops.
 	Failed = "failed"
@@ -51,7 +53,7 @@ var refusals = []struct {
 	outcome string
 }{
 	{ErrUnreadable, RefusedUnreadable}, {ErrTruncated, RefusedTruncated}, {ErrWouldFailAgain, RefusedWouldFailAgain},
-	{ErrTooOld, RefusedTooOld}, {ErrReplayedTooOften, RefusedTooOften},
+	{ErrTooOld, RefusedTooOld}, {ErrReplayedTooOften, RefusedTooOften}, {ErrUnknownVersion, RefusedUnknownVersion},
 }
 
 // Unreadable is the reason a filter gives to select unreadable letters.
@@ -101,6 +103,9 @@ type Operator struct {
 	JS      jetstream.JetStream
 	Stream  jetstream.Stream
 	Subject string
+	// Orders is the orders' SUBJECT: an order dead-lettered as of an
+	// unknown version is replayed on its version's subject made from it.
+	Orders string
 	// Recorded reports whether the ledger has the order.
 	Recorded func(ctx context.Context, orderID string) (bool, error)
 	// Audit, if set, keeps a record of every result of a run that is not
@@ -161,8 +166,7 @@ func (op *Operator) replay(ctx context.Context, l Letter, o ReplayOptions, limit
 	if err := limit.Wait(ctx); err != nil {
 		return Result{Letter: l, Outcome: Failed, Detail: err.Error()}
 	}
-	msg := &nats.Msg{Subject: l.Subject, Data: l.Body, Header: nats.Header{}}
-	msg.Header.Set(events.HeaderReplays, strconv.Itoa(l.Replays+1))
+	msg := op.replayMsg(l)
 	ack, err := op.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(l.OrderID), jetstream.WithExpectStream(op.Stream.CachedInfo().Config.Name))
 	switch {
 	case msgjs.IsFull(err):
@@ -175,6 +179,29 @@ func (op *Operator) replay(ctx context.Context, l Letter, o ReplayOptions, limit
 	}
 	return op.remove(ctx, Result{Letter: l, Outcome: Replayed, Detail: "stored at sequence " + strconv.FormatUint(ack.Sequence, 10)}, false)
 }
+
+// replayMsg is the order of l as it is sent again: on its original
+// subject, or on its version's when it was dead-lettered as of a version
+// unknown then, with its CloudEvents headers (source: this tool) when it
+// had them, and its replay count.
+func (op *Operator) replayMsg(l Letter) *nats.Msg {
+	msg := &nats.Msg{Subject: l.Subject, Data: l.Body, Header: nats.Header{}}
+	if v, ok := events.VersionOfType(l.Type); ok {
+		if l.Reason == events.ReasonUnknownVersion && op.Orders != "" {
+			msg.Subject = v.Subject(op.Orders)
+		}
+		for k, val := range v.Headers(events.Order{ID: l.OrderID}, ReplaySource) {
+			// As written: nats.Header.Set would make ce-type Ce-Type.
+			msg.Header[k] = []string{val}
+		}
+		delete(msg.Header, events.HeaderTime) // the letter does not say when the order was made
+	}
+	msg.Header.Set(events.HeaderReplays, strconv.Itoa(l.Replays+1))
+	return msg
+}
+
+// ReplaySource is the CloudEvents source of a replayed order.
+const ReplaySource = "/orders/deadletters"
 
 // remove deletes r's dead letter unless dryRun, and the original if the
 // stream still holds it: one the server stopped delivering after
