@@ -74,8 +74,12 @@ spec:
             {{- end }}
             {{- end }}
             {{- if eq .side "consumer" }}
+            - name: CONSUME_VERSIONS
+              value: {{ include "orders.versionNames" (include "orders.consumedVersions" $root) | quote }}
             {{- include "orders.consumerEnv" $root | nindent 12 }}
             {{- else }}
+            - name: EVENT_VERSION
+              value: {{ $root.Values.producer.eventVersion | quote }}
             {{- /* The side's extra variables, sorted by name. */}}
             {{- range $k := keys $v.env | sortAlpha }}
             - name: {{ $k }}
@@ -140,6 +144,16 @@ with the same settings). */}}
 - name: {{ $k }}
   value: {{ index $.Values.consumer.env $k | toString | quote }}
 {{- end }}
+{{- end }}
+
+{{/* The names of a versions list (orders.eventVersions'
+shape), comma-separated: CONSUME_VERSIONS. */}}
+{{- define "orders.versionNames" -}}
+{{- $names := list }}
+{{- range (fromYaml .).versions }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- join "," $names }}
 {{- end }}
 
 {{/* imagePullSecrets of every pod of the release. */}}

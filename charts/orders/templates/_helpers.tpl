@@ -122,6 +122,41 @@ authorization, as only the provisioner identity may create them. */}}
 {{- end }}
 {{- end }}
 
+{{/* The event versions, as YAML {versions: [{name, subject, durable}]}:
+each travels on its own subject and is read through its own durable, v1
+on common.subject through consumer.queueGroup, a later one on
+<subject>.<version> through <queueGroup>-<version> (platform/events,
+Version.Subject and Version.Durable; test/chart checks that they agree).
+Permissions and the provision Job cover every version; the consumers read
+consumer.versions (all when empty), and KEDA scales on their durables. */}}
+{{- define "orders.eventVersions" -}}
+{{- $subject := .Values.common.subject }}
+{{- $group := .Values.consumer.queueGroup }}
+versions:
+{{- range $v := list "v1" "v2" }}
+  - name: {{ $v }}
+    subject: {{ ternary $subject (printf "%s.%s" $subject $v) (eq $v "v1") | quote }}
+    durable: {{ ternary $group (printf "%s-%s" $group $v) (eq $v "v1") | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The versions the consumers read: consumer.versions, or every one. */}}
+{{- define "orders.consumedVersions" -}}
+{{- $all := (include "orders.eventVersions" . | fromYaml).versions }}
+{{- $want := .Values.consumer.versions | default (list) }}
+versions:
+{{- range $all }}
+{{- if or (not $want) (has .name $want) }}
+  - {{ toYaml . | nindent 4 | trim }}
+{{- end }}
+{{- end }}
+{{- range $want }}
+{{- if not (has . (list "v1" "v2")) }}
+{{- fail (printf "consumer.versions: %q is no event version the chart knows (v1, v2)" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The permissions of each NATS user, as YAML {<user>: {publish: [...],
 subscribe: [...]}}, from the names in values: the least each needs for its
 job (docs/security.md). nats.conf renders it; the chart tests run a real
@@ -129,74 +164,87 @@ nats-server on it. Each user's replies come to its own inbox prefix
 (_INBOX_<user>, the clients' NATS_INBOX_PREFIX). */}}
 {{- define "orders.natsPermissions" -}}
 {{- $stream := .Values.stream.name }}
-{{- $durable := .Values.consumer.queueGroup }}
-{{- $subject := .Values.common.subject }}
+{{- $versions := (include "orders.eventVersions" . | fromYaml).versions }}
 {{- $kv := printf "KV_%s" .Values.dedup.bucket }}
 {{- $core := eq .Values.common.deliveryMode "core" }}
 {{- /* The helm test reads the ledger like the consumer does. */}}
 {{- $ledgerRead := list (printf "$JS.API.STREAM.INFO.%s" $kv) (printf "$JS.API.DIRECT.GET.%s.>" $kv) (printf "$JS.API.STREAM.MSG.GET.%s" $kv) }}
 {{- $audit := .Values.deadLetters.auditStream }}
 {{- $auditRecords := printf "%s.>" .Values.deadLetters.auditSubject }}
+{{- /* Per version: its subject; the durable's create (this filter only),
+info, pull and acks; its advisories; its core NATS queue group. */}}
+{{- $subjects := list }}
+{{- $durableCreate := list }}
+{{- $durableInfo := list }}
+{{- $durableUse := list }}
+{{- $durableEvents := list }}
+{{- range $versions }}
+{{- $subjects = append $subjects .subject }}
+{{- $durableCreate = append $durableCreate (printf "$JS.API.CONSUMER.CREATE.%s.%s.%s" $stream .durable .subject) }}
+{{- $durableInfo = append $durableInfo (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream .durable) }}
+{{- $durableUse = concat $durableUse (list (printf "$JS.API.CONSUMER.MSG.NEXT.%s.%s" $stream .durable) (printf "$JS.ACK.%s.%s.>" $stream .durable)) }}
+{{- $durableEvents = append $durableEvents (printf "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s" $stream .durable) }}
+{{- if $core }}
+{{- $durableEvents = append $durableEvents (printf "%s %s" .subject .durable) }}
+{{- else }}
+{{- $durableEvents = append $durableEvents (printf "$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.%s.%s" $stream .durable) }}
+{{- end }}
+{{- end }}
+{{- $firstDurable := (first $versions).durable }}
 producer:
-  # Publish orders, see the stream exists, hear of its new leaders.
-  publish: {{ list $subject (printf "$JS.API.STREAM.INFO.%s" $stream) | toJson }}
+  # Publish orders of every version, see the stream exists, hear of its
+  # new leaders.
+  publish: {{ concat $subjects (list (printf "$JS.API.STREAM.INFO.%s" $stream)) | toJson }}
   subscribe: {{ compact (list "_INBOX_producer.>"
     (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core)) | toJson }}
 consumer:
-  # Its own durable (this filter only), pull and ack, read an order by
-  # sequence (dead letters), publish dead letters, write the ledger.
-  publish: {{ concat (list
-    (printf "$JS.API.STREAM.INFO.%s" $stream)
-    (printf "$JS.API.CONSUMER.CREATE.%s.%s.%s" $stream $durable $subject)
-    (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream $durable)
-    (printf "$JS.API.CONSUMER.MSG.NEXT.%s.%s" $stream $durable)
-    (printf "$JS.ACK.%s.%s.>" $stream $durable)
+  # Each version's durable (its filter only), pull and ack, read an order
+  # by sequence (dead letters), publish dead letters, write the ledger.
+  publish: {{ concat (list (printf "$JS.API.STREAM.INFO.%s" $stream)) $durableCreate $durableInfo $durableUse (list
     (printf "$JS.API.STREAM.MSG.GET.%s" $stream)
     (printf "$JS.API.DIRECT.GET.%s" $stream)
     (printf "$JS.API.DIRECT.GET.%s.>" $stream)
     .Values.consumer.deadLetterSubject
     (printf "$KV.%s.>" .Values.dedup.bucket)) $ledgerRead | toJson }}
-  # Hear of new leaders of the stream, the durable and the ledger.
-  subscribe: {{ compact (list "_INBOX_consumer.>"
-    (printf "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s" $stream $durable)
+  # Hear of max deliveries and new leaders of the stream, the durables and
+  # the ledger; the audit records, as one queue group.
+  subscribe: {{ compact (concat (list "_INBOX_consumer.>"
     (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $kv)
-    (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core)
-    (ternary "" (printf "$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.%s.%s" $stream $durable) $core)
-    (ternary (printf "%s %s" $subject $durable) "" $core)
-    (printf "%s %s" $auditRecords $durable)) | toJson }}
+    (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core))
+    $durableEvents
+    (list (printf "%s %s" $auditRecords $firstDurable))) | toJson }}
 provisioner:
-  # Create or update the stream, the durable and the ledger's stream.
-  publish: {{ list "$JS.API.INFO"
+  # Create or update the stream, every version's durable, the ledger's
+  # stream and the audit stream.
+  publish: {{ concat (list "$JS.API.INFO"
     (printf "$JS.API.STREAM.CREATE.%s" $stream)
     (printf "$JS.API.STREAM.UPDATE.%s" $stream)
-    (printf "$JS.API.STREAM.INFO.%s" $stream)
-    (printf "$JS.API.CONSUMER.CREATE.%s.%s.%s" $stream $durable $subject)
-    (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream $durable)
+    (printf "$JS.API.STREAM.INFO.%s" $stream)) $durableCreate $durableInfo (list
     (printf "$JS.API.STREAM.CREATE.%s" $kv)
     (printf "$JS.API.STREAM.UPDATE.%s" $kv)
     (printf "$JS.API.STREAM.INFO.%s" $kv)
     (printf "$JS.API.STREAM.CREATE.%s" $audit)
     (printf "$JS.API.STREAM.UPDATE.%s" $audit)
-    (printf "$JS.API.STREAM.INFO.%s" $audit) | toJson }}
+    (printf "$JS.API.STREAM.INFO.%s" $audit)) | toJson }}
   subscribe: ["_INBOX_provisioner.>"]
 dead-letters:
   # The dead-letter tool: read the stream's messages by sequence and
-  # subject, publish an order again, delete a dead letter (or the stalled
-  # original), read the ledger, write the audit.
+  # subject, publish an order again (on its version's subject), delete a
+  # dead letter (or the stalled original), read the ledger, write the
+  # audit.
   publish: {{ concat (list
     (printf "$JS.API.STREAM.INFO.%s" $stream)
     (printf "$JS.API.STREAM.MSG.GET.%s" $stream)
     (printf "$JS.API.DIRECT.GET.%s" $stream)
     (printf "$JS.API.DIRECT.GET.%s.>" $stream)
-    (printf "$JS.API.STREAM.MSG.DELETE.%s" $stream)
-    $subject
+    (printf "$JS.API.STREAM.MSG.DELETE.%s" $stream)) $subjects (list
     (printf "$JS.API.STREAM.INFO.%s" $audit)
     $auditRecords) $ledgerRead | toJson }}
   subscribe: ["_INBOX_dead-letters.>"]
 helm-test:
   # The producer's job (and its wake-up on a new stream leader), then read
   # the ledger.
-  publish: {{ concat (list $subject (printf "$JS.API.STREAM.INFO.%s" $stream)) $ledgerRead | toJson }}
+  publish: {{ concat $subjects (list (printf "$JS.API.STREAM.INFO.%s" $stream)) $ledgerRead | toJson }}
   subscribe: {{ compact (list "_INBOX_helm-test.>"
     (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core)) | toJson }}
 admin:
@@ -435,6 +483,10 @@ spec:
       args: ["provision"]
       env:
         {{- include "orders.commonEnv" (dict "root" $ "id" "provisioner") | nindent 8 }}
+        # Every version's durable, whatever the consumers read yet: orders
+        # of a version no consumer reads wait in its backlog.
+        - name: CONSUME_VERSIONS
+          value: {{ include "orders.versionNames" (include "orders.eventVersions" .) | quote }}
         {{- include "orders.consumerEnv" . | nindent 8 }}
       {{- with $v.securityContext }}
       securityContext:
