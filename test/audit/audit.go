@@ -21,10 +21,28 @@ import (
 // Names are the JetStream names of the orders pipeline an audit reads.
 type Names struct {
 	Stream      string // the stream of order events and dead letters
-	Orders      string // subject of the order events
+	Orders      string // subject of the order events (SUBJECT: v1's)
 	DeadLetters string // subject of the dead letters
 	Bucket      string // the ledger: the processed-orders key-value bucket
-	Durable     string // the consumers' shared durable consumer
+	Durable     string // the consumers' shared durable consumer (v1's)
+}
+
+// OrderSubjects are the subjects of every event version, v1's first.
+func (n Names) OrderSubjects() []string {
+	out := make([]string, len(events.Versions))
+	for i, v := range events.Versions {
+		out[i] = v.Subject(n.Orders)
+	}
+	return out
+}
+
+// Durables are the durables of every event version, v1's first.
+func (n Names) Durables() []string {
+	out := make([]string, len(events.Versions))
+	for i, v := range events.Versions {
+		out[i] = v.Durable(n.Durable)
+	}
+	return out
 }
 
 // ChartNames are the services' defaults, which the chart keeps.
@@ -76,8 +94,19 @@ type Audit struct {
 	// LedgerWrites counts every write the ledger's stream took (its last
 	// sequence): more writes than keys means an order had a second effect.
 	LedgerWrites uint64
-	// Durable is the durable consumer's state, nil when it does not exist.
-	Durable *jetstream.ConsumerInfo
+	// Durable is v1's durable consumer's state, nil when it does not
+	// exist; Durables every version's that exists, by name.
+	Durable  *jetstream.ConsumerInfo
+	Durables map[string]*jetstream.ConsumerInfo
+}
+
+// Delivered is how many deliveries the durables made, all versions'.
+func (a Audit) Delivered() uint64 {
+	var n uint64
+	for _, d := range a.Durables {
+		n += d.Delivered.Consumer
+	}
+	return n
 }
 
 // ReadAudit reads the audit from NATS through js, failing t when NATS does
@@ -86,25 +115,28 @@ func ReadAudit(t testing.TB, js jetstream.JetStream, n Names) Audit {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	a := Audit{Stored: map[string]int{}, Recorded: map[string]string{}}
+	a := Audit{Stored: map[string]int{}, Recorded: map[string]string{}, Durables: map[string]*jetstream.ConsumerInfo{}}
 
 	s, err := js.Stream(ctx, n.Stream)
 	if err != nil {
 		t.Fatalf("audit: stream %s: %v", n.Stream, err)
 	}
-	si, err := s.Info(ctx, jetstream.WithSubjectFilter(n.Orders))
-	if err != nil {
-		t.Fatalf("audit: stream %s info: %v", n.Stream, err)
-	}
-	a.StoredMsgs = int(si.State.Subjects[n.Orders])
-	get(t, ctx, s, n.Orders, func(m *jetstream.RawStreamMsg) {
-		id := orderID(m.Data, m.Header)
-		a.Stored[id]++
-		if h := m.Header.Get("Nats-Msg-Id"); h != "" && h != id {
-			a.IDMismatches = appendExample(a.IDMismatches, fmt.Sprintf("message id %q, order id %q", h, id))
+	// Every version's subject: an order is one, whatever its version.
+	for _, subject := range n.OrderSubjects() {
+		si, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
+		if err != nil {
+			t.Fatalf("audit: stream %s info: %v", n.Stream, err)
 		}
-		a.StoredAt = append(a.StoredAt, m.Time)
-	})
+		a.StoredMsgs += int(si.State.Subjects[subject])
+		get(t, ctx, s, subject, func(m *jetstream.RawStreamMsg) {
+			id := orderID(m.Data, m.Header)
+			a.Stored[id]++
+			if h := m.Header.Get("Nats-Msg-Id"); h != "" && h != id {
+				a.IDMismatches = appendExample(a.IDMismatches, fmt.Sprintf("message id %q, order id %q", h, id))
+			}
+			a.StoredAt = append(a.StoredAt, m.Time)
+		})
+	}
 	get(t, ctx, s, n.DeadLetters, func(m *jetstream.RawStreamMsg) {
 		seq, _ := strconv.ParseUint(m.Header.Get(events.HeaderOriginalSequence), 10, 64)
 		a.DeadLetters = append(a.DeadLetters, DeadLetter{
@@ -137,16 +169,21 @@ func ReadAudit(t testing.TB, js jetstream.JetStream, n Names) Audit {
 		a.Recorded[strings.TrimPrefix(m.Subject(), prefix)] = r.ProcessedBy
 	})
 
-	c, err := s.Consumer(ctx, n.Durable)
-	switch {
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-	case err != nil:
-		t.Fatalf("audit: durable %s: %v", n.Durable, err)
-	default:
-		if a.Durable, err = c.Info(ctx); err != nil {
-			t.Fatalf("audit: durable %s info: %v", n.Durable, err)
+	for _, name := range n.Durables() {
+		c, err := s.Consumer(ctx, name)
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+		case err != nil:
+			t.Fatalf("audit: durable %s: %v", name, err)
+		default:
+			info, err := c.Info(ctx)
+			if err != nil {
+				t.Fatalf("audit: durable %s info: %v", name, err)
+			}
+			a.Durables[name] = info
 		}
 	}
+	a.Durable = a.Durables[n.Durable]
 	return a
 }
 

@@ -84,11 +84,13 @@ func Check(a Audit, e Expect) Verdict {
 	if unexplained := v.Unknown - v.GivenUpStored; unexplained != 0 && !e.UnloggedOK {
 		broke("%d ledger keys of orders no producer logged as acknowledged or given up, e.g. %v", unexplained, v.UnknownIDs)
 	}
-	switch d := a.Durable; {
-	case d == nil:
+	if a.Durable == nil {
 		broke("the durable consumer does not exist")
-	case d.NumPending != 0 || d.NumAckPending != 0:
-		broke("the durable consumer is not drained: %d pending, %d ack pending", d.NumPending, d.NumAckPending)
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.Durables)) {
+		if d := a.Durables[name]; d.NumPending != 0 || d.NumAckPending != 0 {
+			broke("the durable consumer %s is not drained: %d pending, %d ack pending", name, d.NumPending, d.NumAckPending)
+		}
 	}
 	var deadBroken []string
 	v.DeadOnce, deadBroken = checkDeadLetters(a.DeadLetters, e.Bad)

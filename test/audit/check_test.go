@@ -12,11 +12,13 @@ import (
 // published and recorded once each, one bad message dead-lettered once,
 // the durable drained.
 func cleanRun() (Audit, Expect) {
+	durable := &jetstream.ConsumerInfo{}
 	a := Audit{
 		Recorded:     map[string]string{"order-1": "c1", "order-2": "c2", "order-3": "c1"},
 		LedgerWrites: 3,
 		DeadLetters:  []DeadLetter{{Data: []byte("not json"), Reason: "malformed", OriginalSeq: 7}},
-		Durable:      &jetstream.ConsumerInfo{},
+		Durable:      durable,
+		Durables:     map[string]*jetstream.ConsumerInfo{"fulfilment-workers": durable, "fulfilment-workers-v2": {}},
 	}
 	e := Expect{
 		Published:   []string{"order-1", "order-2", "order-3"},
@@ -66,7 +68,9 @@ func TestCheck(t *testing.T) {
 			e.UnloggedOK = true
 		}, nil},
 		{"the durable gone", func(a *Audit, _ *Expect) { a.Durable = nil }, []string{"durable consumer does not exist"}},
-		{"the durable not drained", func(a *Audit, _ *Expect) { a.Durable.NumAckPending = 2 }, []string{"not drained: 0 pending, 2 ack pending"}},
+		{"the durable not drained", func(a *Audit, _ *Expect) { a.Durable.NumAckPending = 2 }, []string{"fulfilment-workers is not drained: 0 pending, 2 ack pending"}},
+		{"the v2 durable not drained", func(a *Audit, _ *Expect) { a.Durables["fulfilment-workers-v2"].NumPending = 3 },
+			[]string{"fulfilment-workers-v2 is not drained: 3 pending, 0 ack pending"}},
 		{"a bad message never dead-lettered", func(a *Audit, _ *Expect) { a.DeadLetters = nil }, []string{"#7 \"not json\" (8 bytes) dead-lettered 0 times"}},
 		{"a bad message dead-lettered twice", func(a *Audit, _ *Expect) { a.DeadLetters = append(a.DeadLetters, a.DeadLetters[0]) },
 			[]string{"dead-lettered 2 times"}},

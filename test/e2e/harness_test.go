@@ -4,12 +4,15 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/internal/testkit"
 )
@@ -193,19 +196,25 @@ func (r *scenario) drain(consumers int) {
 		}, testkit.Every(2*time.Second), testkit.Verbose())
 	})
 	r.step("drain: num_pending 0, num_ack_pending 0, producer logs read", func() {
-		cons, err := r.conn.js.Consumer(r.ctx, names.Stream, names.Durable)
-		if err != nil {
-			t.Fatal(err)
-		}
-		testkit.Eventually(t, "durable consumer drained", drainTimeout, func() (bool, string) {
+		// Every version's durable that exists.
+		testkit.Eventually(t, "durable consumers drained", drainTimeout, func() (bool, string) {
 			ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
 			defer cancel()
-			info, err := cons.Info(ctx)
-			if err != nil {
-				return false, err.Error()
+			var seen []string
+			drained := true
+			for _, name := range names.Durables() {
+				cons, err := r.conn.js.Consumer(ctx, names.Stream, name)
+				if errors.Is(err, natsjs.ErrConsumerNotFound) {
+					continue
+				}
+				if err != nil {
+					return false, err.Error()
+				}
+				info := cons.CachedInfo()
+				drained = drained && info.NumPending == 0 && info.NumAckPending == 0
+				seen = append(seen, fmt.Sprintf("%s: num_pending %d, num_ack_pending %d", name, info.NumPending, info.NumAckPending))
 			}
-			return info.NumPending == 0 && info.NumAckPending == 0,
-				fmt.Sprintf("num_pending %d, num_ack_pending %d", info.NumPending, info.NumAckPending)
+			return drained, strings.Join(seen, "; ")
 		}, testkit.Every(time.Second), testkit.Verbose())
 		r.scr.scrapeOnce() // the last consumers' final counters
 		if running := r.logs.finish(time.Minute); len(running) > 0 {
