@@ -56,7 +56,7 @@ func TestJudge(t *testing.T) {
 		{"no replay limit", with(func(l *Letter) { l.Replays = 50 }), Policy{}, nil},
 		{"a version mismatch fails again", with(func(l *Letter) { l.Reason = events.ReasonVersionMismatch }), Policy{}, ErrWouldFailAgain},
 		{"a version unknown then, known now", with(func(l *Letter) { l.Reason, l.Type = events.ReasonUnknownVersion, events.V2.Type }), Policy{}, nil},
-		{"a version still unknown", with(func(l *Letter) { l.Reason, l.Type = events.ReasonUnknownVersion, events.TypePrefix + "v9" }), Policy{}, ErrUnknownVersion},
+		{"a version still unknown", with(func(l *Letter) { l.Reason, l.Type = events.ReasonUnknownVersion, events.TypePrefix+"v9" }), Policy{}, ErrUnknownVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Judge(tc.l, now, tc.p)

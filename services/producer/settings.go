@@ -26,9 +26,9 @@ type settings struct {
 	ProductIDs     []string      `envconfig:"PRODUCT_IDS" default:"sku-apple,sku-pear,sku-plum,sku-fig" desc:"products orders are drawn from, comma-separated"`
 	// Version picks the event and its subject; consumers that read it
 	// must run first (docs/events.md).
-	Version  string `envconfig:"EVENT_VERSION" default:"v1" desc:"event version published: v1 (one product, on SUBJECT) or v2 (priced lines, on SUBJECT.v2); roll out consumers that read a version before producers send it"`
-	Currency string `envconfig:"ORDER_CURRENCY" default:"EUR" desc:"ISO 4217 currency of the prices of v2 orders"`
-	VerifyTimeout  time.Duration `envconfig:"VERIFY_TIMEOUT" default:"0s" desc:"when > 0: after PUBLISH_COUNT orders, wait this long for the consumers to record every one, exit 1 if they did not (the helm test)"`
+	Version       string        `envconfig:"EVENT_VERSION" default:"v1" desc:"event version published: v1 (one product, on SUBJECT) or v2 (priced lines, on SUBJECT.v2); roll out consumers that read a version before producers send it"`
+	Currency      string        `envconfig:"ORDER_CURRENCY" default:"EUR" desc:"ISO 4217 currency of the prices of v2 orders"`
+	VerifyTimeout time.Duration `envconfig:"VERIFY_TIMEOUT" default:"0s" desc:"when > 0: after PUBLISH_COUNT orders, wait this long for the consumers to record every one, exit 1 if they did not (the helm test)"`
 }
 
 // Validate implements config.Validator.
