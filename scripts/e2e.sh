@@ -26,6 +26,10 @@ RELEASE=${E2E_RELEASE:-orders}
 IMAGE_PREFIX=${IMAGE_PREFIX:-orders-}
 TAG=${IMAGE_TAG:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' charts/orders/Chart.yaml)}
 TAG2=${E2E_TAG2:-${TAG}2}
+# The release before event versions (it reads and sends v1 only), whose
+# images step 10 of the single scenario runs beside this tree's.
+PREV_REF=${E2E_PREVIOUS_RELEASE_REF:-fce78d5}
+PREV_TAG=${E2E_PREVIOUS_TAG:-previous}
 ARTIFACTS=${E2E_ARTIFACTS:-$ROOT/tmp/e2e-$(date +%Y%m%d-%H%M%S)}
 GO_TEST_TIMEOUT=${E2E_GO_TIMEOUT:-40m}
 mode=${E2E_CLUSTER:-auto}
@@ -181,10 +185,19 @@ ENGINE=${CONTAINER_ENGINE:-$(if command -v docker >/dev/null && docker info >/de
 for side in producer consumer; do
   "$ENGINE" tag "$IMAGE_PREFIX$side:$TAG" "$IMAGE_PREFIX$side:$TAG2"
 done
+# The previous release's images, built from its tree (git archive: a
+# shallow clone lacks it; E2E_PREVIOUS_RELEASE_REF names another commit).
+prev_tree=$ARTIFACTS/previous-release
+mkdir -p "$prev_tree"
+git archive "$PREV_REF" | tar -x -C "$prev_tree" ||
+  die "the previous release $PREV_REF is not in this clone (a shallow clone?): set E2E_PREVIOUS_RELEASE_REF"
+phase "make images (previous release $PREV_REF)" "$MAKE" -C "$prev_tree" --no-print-directory images IMAGE_TAG="$PREV_TAG" IMAGE_PREFIX="$IMAGE_PREFIX" >&2
+rm -rf "$prev_tree"
 # The NATS image the chart runs by default, so it is loaded rather than pulled.
 NATS_IMAGE=$("$HELM" template "$RELEASE" charts/orders | sed -n 's/^ *image: *"\{0,1\}\(nats:[^"]*\)"\{0,1\} *$/\1/p' | head -1)
 [ -n "$NATS_IMAGE" ] || die "could not find the NATS image in the rendered chart"
-IMAGES=("$IMAGE_PREFIX"producer:"$TAG" "$IMAGE_PREFIX"consumer:"$TAG" "$IMAGE_PREFIX"producer:"$TAG2" "$IMAGE_PREFIX"consumer:"$TAG2" "$NATS_IMAGE")
+IMAGES=("$IMAGE_PREFIX"producer:"$TAG" "$IMAGE_PREFIX"consumer:"$TAG" "$IMAGE_PREFIX"producer:"$TAG2" "$IMAGE_PREFIX"consumer:"$TAG2"
+  "$IMAGE_PREFIX"producer:"$PREV_TAG" "$IMAGE_PREFIX"consumer:"$PREV_TAG" "$NATS_IMAGE")
 
 # ---- the cluster -------------------------------------------------------------
 case "$mode" in
@@ -225,7 +238,7 @@ esac
 # metrics-server are there. A failed run stops here (set -e).
 tested=1
 export E2E_KUBECTL=$KUBECTL E2E_HELM=$HELM E2E_NAMESPACE=$NAMESPACE E2E_RELEASE=$RELEASE \
-  E2E_TAG2=$TAG2 E2E_ARTIFACTS=$ARTIFACTS
+  E2E_TAG2=$TAG2 E2E_PREVIOUS_TAG=$PREV_TAG E2E_PREVIOUS_RELEASE_REF=$PREV_REF E2E_ARTIFACTS=$ARTIFACTS
 [ -z "${IMAGE_TAG:-}" ] || export E2E_TAG=$TAG
 scenarios() { # scenarios GO-TEST-FLAGS...: the scenarios the flags select
   go test -tags e2e -count=1 -v -timeout "$GO_TEST_TIMEOUT" "$@" ./test/e2e/ 2>&1 | tee -a "$ARTIFACTS/go-test.log"

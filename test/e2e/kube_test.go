@@ -24,6 +24,7 @@ import (
 type env struct {
 	kubectl, helm, namespace, release string
 	tag, tag2, artifacts, chart       string
+	prevTag, prevRef                  string // the release before event versions (step 10)
 	rate, helmTimeout                 string
 	consumers                         int
 	// run is E2E_NAMESPACE, the run's base namespace: every scenario's
@@ -65,6 +66,8 @@ func loadEnv(t *testing.T) env {
 		release:     getenv("E2E_RELEASE", "orders"),
 		tag:         os.Getenv("E2E_TAG"), // empty: the chart's appVersion
 		tag2:        getenv("E2E_TAG2", "dev2"),
+		prevTag:     getenv("E2E_PREVIOUS_TAG", "previous"),
+		prevRef:     getenv("E2E_PREVIOUS_RELEASE_REF", "fce78d5"),
 		artifacts:   getenv("E2E_ARTIFACTS", t.TempDir()),
 		chart:       filepath.Join(root, "charts", "orders"),
 		rate:        getenv("E2E_PUBLISH_RATE", "200"),

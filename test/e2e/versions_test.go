@@ -6,9 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,17 +16,20 @@ import (
 )
 
 // eventVersions rolls one side at a time through the change of the order
-// event from v1 to v2 while the producer publishes at E2E_PUBLISH_RATE:
-// the safe order (consumers that read both first, then the producer to
-// v2, then back to v1), and the unsafe one (the producer to v2 while the
-// consumers read v1 only: its orders wait on their subject, visible in the
-// consumers' gauge, and flow once the consumers read v2). Consumers that
-// read v1 only (consumer.versions={v1}) stand for the release before v2,
-// which read orders.created only. The scenario's audit covers both
-// subjects: nothing lost, nothing twice, no dead letter.
+// event from v1 to v2 while the producer publishes at E2E_PUBLISH_RATE,
+// from the previous release (built from E2E_PREVIOUS_RELEASE_REF; it
+// reads and sends v1 only, on orders.created) to this one: the safe order
+// (consumers that read both first, then the producer to v2, then back to
+// v1), then the unsafe one (the producer sending v2 while the consumers
+// are the previous release's: its orders wait on their subject, in the v2
+// durable's backlog, and flow once the consumers read v2). Each step
+// checks that no order was dead-lettered; the scenario's audit covers
+// both subjects: nothing lost, nothing twice.
 func eventVersions(r *scenario) {
 	t, e, ctx := r.t, r.e, r.ctx
 	v2 := events.V2.Subject(names.Orders)
+	v2Durable := events.V2.Durable(names.Durable)
+	prev := fmt.Sprintf("the previous release (%s, v1 only)", e.prevRef)
 	// upgrade changes only what it names (and keeps the step before's
 	// values), then waits for both rollouts.
 	upgrade := func(sets ...string) {
@@ -47,18 +47,25 @@ func eventVersions(r *scenario) {
 			t.Fatalf("%d dead letters %s (%v), want none", n, when, err)
 		}
 	}
-	r.step("10 versions: consumers read v1 only (the release before v2), producer v1 at "+e.rate+"/s", func() {
-		upgrade("consumer.versions={v1}", "consumer.replicaCount=2", "producer.eventVersion=v1", "producer.replicaCount=1")
-		waitVersionFlowing(t, r.conn.js, "v1", "on the release before v2")
+	r.step("10 versions: both sides on "+prev+", producer at "+e.rate+"/s", func() {
+		upgrade("consumer.image.tag="+e.prevTag, "producer.image.tag="+e.prevTag, "consumer.replicaCount=2", "producer.replicaCount=1",
+			"producer.eventVersion=v1")
+		waitPods(t, e, "consumer", 2, ":"+e.prevTag)
+		waitFlowing(t, r.conn.js, "on the previous release")
 	})
-	r.step("10 roll the consumers to read v1 and v2, v1 flowing", func() {
-		upgrade("consumer.versions={v1,v2}")
-		waitFlowing(t, r.conn.js, "after the consumers read v2 too")
+	r.step("10 roll the consumers to this release (v1 and v2), v1 flowing", func() {
+		before := e.mustPods(t, ctx, "producer")
+		upgrade("consumer.image.tag=" + e.tag2)
+		waitPods(t, e, "consumer", 2, ":"+e.tag2)
+		samePods(t, "producer", before, e.mustPods(t, ctx, "producer"))
+		waitVersionFlowing(t, r.conn.js, "v1", "after the consumers' rollout")
 		noDeadLetters("after the consumers' rollout")
 	})
-	r.step("10 roll the producer to v2", func() {
-		upgrade("producer.eventVersion=v2")
-		waitVersionFlowing(t, r.conn.js, "v2", "after the rollout")
+	r.step("10 roll the producer to this release, sending v2", func() {
+		before := e.mustPods(t, ctx, "consumer")
+		upgrade("producer.image.tag="+e.tag2, "producer.eventVersion=v2")
+		samePods(t, "consumer", before, e.mustPods(t, ctx, "consumer"))
+		waitVersionFlowing(t, r.conn.js, "v2", "after the producer's rollout")
 		noDeadLetters("after the producer's rollout to v2")
 	})
 	r.step("10 roll the producer back to v1", func() {
@@ -67,36 +74,50 @@ func eventVersions(r *scenario) {
 		noDeadLetters("after the producer's rollback")
 	})
 	var peak uint64
-	r.step("10 unsafe order: consumers back to v1 only, then the producer to v2: its orders wait, in the backlog gauge", func() {
-		upgrade("consumer.versions={v1}")
+	r.step("10 unsafe order: consumers back on "+prev+", then the producer to v2: its orders wait in "+v2Durable+"'s backlog", func() {
+		upgrade("consumer.image.tag=" + e.prevTag)
 		upgrade("producer.eventVersion=v2")
-		testkit.Eventually(t, "v2 orders waiting on "+v2+", the consumers' gauge showing them", stepTimeout, func() (bool, string) {
+		testkit.Eventually(t, "v2 orders waiting on "+v2+", in "+v2Durable+"'s num_pending", stepTimeout, func() (bool, string) {
 			stored, err := subjectCount(ctx, r.conn.js, v2)
 			if err != nil {
 				return false, err.Error()
 			}
-			gauge, err := subjectGauge(ctx, e, v2)
+			pending, err := numPending(ctx, r.conn.js, v2Durable)
 			if err != nil {
 				return false, err.Error()
 			}
-			peak = max(peak, stored)
-			return stored > 200 && gauge > 0, fmt.Sprintf("%d stored on %s, gauge %.0f", stored, v2, gauge)
+			peak = max(peak, pending)
+			return stored > 200 && pending > 200, fmt.Sprintf("%d stored on %s, %s num_pending %d", stored, v2, v2Durable, pending)
 		}, testkit.Every(2*time.Second), testkit.Verbose())
 		noDeadLetters("while v2 orders wait")
 	})
-	r.step("10 the consumers read v2 again: the waiting orders flow, the backlog empties", func() {
-		upgrade("consumer.versions={v1,v2}")
-		upgrade("producer.eventVersion=v1")
-		testkit.Eventually(t, "nothing left on "+v2, stepTimeout, func() (bool, string) {
-			n, err := subjectCount(ctx, r.conn.js, v2)
+	r.step("10 the consumers to this release again: the waiting orders flow, the backlog empties", func() {
+		upgrade("consumer.image.tag=" + e.tag2)
+		testkit.Eventually(t, v2Durable+" drained", stepTimeout, func() (bool, string) {
+			pending, err := numPending(ctx, r.conn.js, v2Durable)
 			if err != nil {
 				return false, err.Error()
 			}
-			return n == 0, fmt.Sprintf("%d stored on %s", n, v2)
+			peak = max(peak, pending)
+			return pending == 0, fmt.Sprintf("%s num_pending %d", v2Durable, pending)
 		}, testkit.Every(2*time.Second), testkit.Verbose())
+		waitVersionFlowing(t, r.conn.js, "v2", "once the consumers read v2 again")
 		noDeadLetters("after the waiting orders flowed")
-		r.addExtra(r.name+": event versions", fmt.Sprintf("unsafe order: up to %d v2 orders waited on %s while the consumers read v1 only, none dead-lettered; all processed once they read v2 (the audit below covers both subjects)\n", peak, v2))
+		r.addExtra(r.name+": event versions", fmt.Sprintf("from %s to this release, one side at a time at %s orders/s; unsafe order: up to %d v2 orders waited in %s while the consumers read v1 only, none dead-lettered, all processed once they read v2 (the audit covers both subjects)\n",
+			prev, e.rate, peak, v2Durable))
 	})
+}
+
+// numPending is the backlog of the durable: what KEDA's trigger and the
+// consumers' orders_consumer_pending_messages report.
+func numPending(ctx context.Context, js natsjs.JetStream, durable string) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := js.Consumer(ctx, names.Stream, durable)
+	if err != nil {
+		return 0, err
+	}
+	return c.CachedInfo().NumPending, nil
 }
 
 // subjectCount is how many messages the orders' stream holds on subject.
@@ -112,38 +133,6 @@ func subjectCount(ctx context.Context, js natsjs.JetStream, subject string) (uin
 		return 0, err
 	}
 	return si.State.Subjects[subject], nil
-}
-
-// subjectGauge is the largest orders_stream_subject_messages of subject
-// the ready consumer pods export.
-func subjectGauge(ctx context.Context, e env, subject string) (float64, error) {
-	pods, err := e.pods(ctx, "consumer")
-	if err != nil {
-		return 0, err
-	}
-	line := regexp.MustCompile(`^orders_stream_subject_messages\{[^}]*subject="` + regexp.QuoteMeta(subject) + `"[^}]*\}\s+(\S+)`)
-	best := -1.0
-	for _, p := range pods {
-		if !p.Ready || p.Deleting {
-			continue
-		}
-		out, err := run(ctx, e.kubectl, "--request-timeout=5s", "get", "--raw",
-			fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:8080/proxy/metrics", e.namespace, p.Name))
-		if err != nil {
-			return 0, err
-		}
-		for _, l := range strings.Split(out, "\n") {
-			if g := line.FindStringSubmatch(l); g != nil {
-				if v, err := strconv.ParseFloat(g[1], 64); err == nil {
-					best = max(best, v)
-				}
-			}
-		}
-	}
-	if best < 0 {
-		return 0, fmt.Errorf("no ready consumer exports orders_stream_subject_messages{subject=%q}", subject)
-	}
-	return best, nil
 }
 
 // waitVersionFlowing waits until the ledger takes new records and the
