@@ -48,6 +48,11 @@ func eventVersions(r *scenario) {
 		}
 	}
 	r.step("10 versions: both sides on "+prev+", producer at "+e.rate+"/s", func() {
+		// kubectl scale first: the drain scaled with kubectl, which owns
+		// .spec.replicas, and helm's server-side apply refuses to set
+		// another value than the owner's.
+		e.mustKC(t, ctx, "scale", "deploy/"+e.release+"-consumer", "--replicas=2")
+		e.mustKC(t, ctx, "scale", "deploy/"+e.release+"-producer", "--replicas=1")
 		upgrade("consumer.image.tag="+e.prevTag, "producer.image.tag="+e.prevTag, "consumer.replicaCount=2", "producer.replicaCount=1",
 			"producer.eventVersion=v1")
 		waitPods(t, e, "consumer", 2, ":"+e.prevTag)
