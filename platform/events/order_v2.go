@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Bounds of a version 2 event.
 const (
 	// MaxLines bounds the lines of one order.
 	MaxLines = 100
-	// MaxSKU bounds a line's SKU in bytes.
+	// MaxSKU bounds a line's SKU in characters.
 	MaxSKU = 64
 	// MaxUnitPrice bounds a line's unit price, in minor units.
 	MaxUnitPrice = 100_000_000
@@ -48,8 +49,8 @@ func (e OrderEventV2) Validate() error {
 		switch {
 		case l.SKU == "":
 			return fmt.Errorf("%w: lines[%d].sku is empty", ErrInvalid, i)
-		case len(l.SKU) > MaxSKU:
-			return fmt.Errorf("%w: lines[%d].sku longer than %d bytes", ErrInvalid, i, MaxSKU)
+		case utf8.RuneCountInString(l.SKU) > MaxSKU:
+			return fmt.Errorf("%w: lines[%d].sku longer than %d characters", ErrInvalid, i, MaxSKU)
 		case l.Quantity < 1 || l.Quantity > MaxQuantity:
 			return fmt.Errorf("%w: lines[%d].quantity %d outside 1..%d", ErrInvalid, i, l.Quantity, MaxQuantity)
 		case l.UnitPrice < 0 || l.UnitPrice > MaxUnitPrice:
@@ -65,11 +66,29 @@ func (e OrderEventV2) Order() Order {
 }
 
 // DecodeOrderV2 parses and validates one version 2 event; unknown fields
-// are ignored.
+// are ignored. A line's unit_price is required: a missing or null price
+// is an error, not a free line.
 func DecodeOrderV2(data []byte) (OrderEventV2, error) {
-	var e OrderEventV2
-	if err := json.Unmarshal(data, &e); err != nil {
+	var w struct {
+		OrderEventV2
+		Lines []struct {
+			Line
+			UnitPrice *int64 `json:"unit_price"`
+		} `json:"lines"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
 		return OrderEventV2{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	e := w.OrderEventV2
+	e.Lines = nil
+	if w.Lines != nil {
+		e.Lines = make([]Line, len(w.Lines))
+	}
+	for i, l := range w.Lines {
+		if l.UnitPrice == nil {
+			return OrderEventV2{}, fmt.Errorf("%w: lines[%d].unit_price is missing", ErrInvalid, i)
+		}
+		e.Lines[i] = Line{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: *l.UnitPrice}
 	}
 	return e, e.Validate()
 }
