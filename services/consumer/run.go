@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/distsys-go/orders/platform/events"
 	"github.com/distsys-go/orders/platform/ops"
 	"github.com/distsys-go/orders/platform/service"
 	"github.com/distsys-go/orders/platform/tracing"
@@ -56,42 +55,43 @@ func run(ctx context.Context, rt *service.Runtime, cfg *config) error {
 	}
 	// Ready means orders get recorded: a full ledger says so on /readyz.
 	rt.Ready.Add(f.full.Check)
-	// Each version from its own subject through its own durable.
-	var durables, subjects []string
-	for _, v := range cfg.versions() {
-		durable, subject := v.Durable(own.QueueGroup), v.Subject(cfg.Subject)
-		if err := transport.OnMaxDeliveries(ctx, durable, f.deadLetterExhausted); err != nil {
-			return err
-		}
-		// An order's message id is the order id: its spans say so.
-		if err := transport.Consume(ctx, service.Consumption{
-			Subject: subject, Group: durable, Consumer: cfg.Durable, Concurrency: own.Concurrency,
-			Tracing: []tracing.Option{tracing.WithMessageIDAs(tracing.OrderIDKey)},
-		}, f.Handler(v)); err != nil {
-			return err
-		}
-		durables, subjects = append(durables, durable), append(subjects, subject)
+	durables, subjects, err := consumeVersions(ctx, transport, cfg, f)
+	if err != nil {
+		return err
 	}
 	// One replica counts each of the dead-letter tool's audit records.
 	if err := transport.Listen(ctx, cfg.Audit.Filter(), own.QueueGroup, m.countAction); err != nil {
 		return err
 	}
-	// The backlog of each durable read, and what waits on every version's
-	// subject: orders of a version no replica reads yet show there.
-	waiting := []string{own.DeadLetterSubject}
-	for _, v := range events.Versions {
-		if cfg.Delivers("", v.Subject(cfg.Subject)) == nil {
-			waiting = append(waiting, v.Subject(cfg.Subject))
-		}
-	}
 	transport.ExportGauges(ctx, service.Gauges{
 		Namespace: metricsNamespace, Durables: durables, Interval: own.MetricsInterval,
-		Streams: []string{cfg.Ledger.StreamName()}, Subjects: waiting,
+		Streams: []string{cfg.Ledger.StreamName()}, Subjects: cfg.waitingSubjects(),
 	})
 	rt.Ready.Started()
 	rt.Log.Info("consuming", "subjects", subjects, "durables", durables, "concurrency", own.Concurrency)
 	<-ctx.Done()
 	return nil
+}
+
+// consumeVersions consumes each of CONSUME_VERSIONS from its own subject
+// through its own durable, with its max-deliveries watch, and returns the
+// durables and subjects.
+func consumeVersions(ctx context.Context, transport *service.Transport, cfg *config, f *fulfiller) (durables, subjects []string, err error) {
+	for _, v := range cfg.versions() {
+		durable, subject := v.Durable(cfg.Worker.QueueGroup), v.Subject(cfg.Subject)
+		if err := transport.OnMaxDeliveries(ctx, durable, f.deadLetterExhausted); err != nil {
+			return nil, nil, err
+		}
+		// An order's message id is the order id: its spans say so.
+		if err := transport.Consume(ctx, service.Consumption{
+			Subject: subject, Group: durable, Consumer: cfg.Durable, Concurrency: cfg.Worker.Concurrency,
+			Tracing: []tracing.Option{tracing.WithMessageIDAs(tracing.OrderIDKey)},
+		}, f.Handler(v)); err != nil {
+			return nil, nil, err
+		}
+		durables, subjects = append(durables, durable), append(subjects, subject)
+	}
+	return durables, subjects, nil
 }
 
 // fullRetry is how often an order waiting for the ledger (full, or

@@ -79,6 +79,19 @@ func (c config) versions() []events.Version {
 	return vs
 }
 
+// waitingSubjects are the subjects whose stored messages the gauges count:
+// the dead letters, and every known version's the stream captures, read
+// or not, so that orders of a version no replica reads yet show there.
+func (c config) waitingSubjects() []string {
+	out := []string{c.Worker.DeadLetterSubject}
+	for _, v := range events.Versions {
+		if c.Delivers("", v.Subject(c.Subject)) == nil {
+			out = append(out, v.Subject(c.Subject))
+		}
+	}
+	return out
+}
+
 // Validate holds the rules between the parts, each a way to lose, loop or
 // double orders if broken.
 func (c config) Validate() error {
