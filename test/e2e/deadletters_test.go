@@ -53,7 +53,7 @@ func deadLetterReplay(r *scenario) {
 		e.mustKC(t, ctx, "rollout", "status", consumerDeploy, "--timeout=5m")
 	}
 	var ids []string
-	r.step("9 dead letters: consumers that stall on every delivery (WORK_TIME=1h, ACK_WAIT=2s, MAX_DELIVER=2)", func() {
+	r.step("10 dead letters: consumers that stall on every delivery (WORK_TIME=1h, ACK_WAIT=2s, MAX_DELIVER=2)", func() {
 		// A short duplicate window, so that the replay need not wait two
 		// minutes for the stream to forget the orders' ids.
 		upgrade("consumer.env.WORK_TIME=1h", "consumer.env.ACK_WAIT=2s", "consumer.env.MAX_DELIVER=2", "stream.duplicateWindow=5s",
@@ -71,7 +71,7 @@ func deadLetterReplay(r *scenario) {
 			return n == deadLetterOrders, fmt.Sprintf("%d dead letters (%v)", n, err)
 		}, testkit.Every(time.Second), testkit.Verbose())
 	})
-	r.step("9 the fix rolls out (WORK_TIME=0s, ACK_WAIT=30s, MAX_DELIVER=20)", func() {
+	r.step("10 the fix rolls out (WORK_TIME=0s, ACK_WAIT=30s, MAX_DELIVER=20)", func() {
 		upgrade("consumer.env.WORK_TIME=0s", "consumer.env.ACK_WAIT=30s", "consumer.env.MAX_DELIVER=20")
 		testkit.Eventually(t, "the stream's duplicate window over the last order", stepTimeout, func() (bool, string) {
 			// Within the window the stream answers "duplicate" before it
@@ -85,7 +85,7 @@ func deadLetterReplay(r *scenario) {
 		}, testkit.Every(time.Second))
 	})
 	var took time.Duration
-	r.step("9 replay from the toolbox pod: kubectl exec ... /service deadletters replay --yes", func() {
+	r.step("10 replay from the toolbox pod: kubectl exec ... /service deadletters replay --yes", func() {
 		// The toolbox rolled with the consumer's variables: exec into the
 		// new pod, not one still terminating.
 		e.mustKC(t, ctx, "rollout", "status", toolbox, "--timeout=5m")
@@ -109,7 +109,7 @@ func deadLetterReplay(r *scenario) {
 			t.Fatalf("replay outcomes %v, want all %d replayed", got, deadLetterOrders)
 		}
 	})
-	r.step("9 every replayed order processed; no dead letter, no stalled original left; the audit names each", func() {
+	r.step("10 every replayed order processed; no dead letter, no stalled original left; the audit names each", func() {
 		kv, err := r.conn.js.KeyValue(ctx, names.Bucket)
 		if err != nil {
 			t.Fatal(err)

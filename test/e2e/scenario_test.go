@@ -106,8 +106,8 @@ func uninstall(t *testing.T, e env) {
 // with user/password auth and is upgraded to this chart's defaults (TLS,
 // an identity per side) while the producer publishes; then refusals from
 // pods in the cluster, cert-manager's objects dry-run, scale, roll each
-// side, restart NATS, drain; then dead letters replayed from the toolbox;
-// then the event's versions rolled out one side at a time.
+// side, restart NATS; the event's versions rolled out one side at a time;
+// drain; then dead letters replayed from the toolbox.
 func singleServer(r *scenario) {
 	t, e, ctx := r.t, r.e, r.ctx
 	consumerDeploy := "deploy/" + e.release + "-consumer"
@@ -171,17 +171,16 @@ func singleServer(r *scenario) {
 		return "kubectl delete pod (SIGTERM, no lame duck on a single server)"
 	})
 
-	// 8. one consumer, producer stopped, nothing pending.
+	// 8. the order event from v1 to v2 and back, one side at a time, from
+	// the previous release's images: the safe order and the unsafe one.
+	eventVersions(r)
+
+	// 9. one consumer, producer stopped, nothing pending.
 	r.drain(1)
 
-	// 9. orders that fail on every delivery, dead-lettered; the fix; the
+	// 10. orders that fail on every delivery, dead-lettered; the fix; the
 	// replay from inside the cluster.
 	deadLetterReplay(r)
-
-	// 10. the order event from v1 to v2 and back, one side at a time, in
-	// the safe order and the unsafe one; then drained again for the audit.
-	eventVersions(r)
-	r.drain(1)
 }
 
 // waitReplaced waits until every NATS pod in old is gone or replaced by a
