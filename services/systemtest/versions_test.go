@@ -164,3 +164,24 @@ func TestVersionMismatchesDeadLettered(t *testing.T) {
 		t.Errorf("%d dead letters left, want all %d kept", n, len(cases))
 	}
 }
+
+// TestProducerRefusesUncapturedVersion: with PROVISION=false the
+// producer's STREAM_SUBJECTS may not be the stream's; it asks the stream
+// and exits 1 naming the subject when its version's is not captured,
+// before publishing anything.
+func TestProducerRefusesUncapturedVersion(t *testing.T) {
+	srv := natstest.Run(t)
+	url := srv.ClientURL()
+	provision(t, url, "STREAM_SUBJECTS=orders.created,orders.deadletter", "CONSUME_VERSIONS=v1")
+	p := start(t, "producer", env(url, "p1", "PROVISION=false", "EVENT_VERSION=v2", "PUBLISH_COUNT=1"))
+	if code := p.Wait(t); code != 1 {
+		t.Fatalf("producer exit %d, want 1: %s", code, p.Stderr())
+	}
+	want := "EVENT_VERSION=v2: stream ORDERS does not capture orders.created.v2 (its subjects: orders.created, orders.deadletter)"
+	if !strings.Contains(p.Stderr(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, p.Stderr())
+	}
+	if n := len(audit.PublishedIDs(p)); n != 0 {
+		t.Errorf("%d orders published, want none", n)
+	}
+}
