@@ -10,27 +10,88 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// compatible returns the changes from schema old to schema new that can
-// break a reader or a producer relying on old, one "<pointer>: <change>"
-// each; none when new accepts at least what old did, as far as the
-// keywords below tell. It walks properties (recursively), items and
-// additionalProperties, and compares type, enum and const, the bounds
-// (minimum, maximum, minLength, maxLength, minItems, maxItems, ...),
-// pattern, format and required. A keyword it does not understand ($ref,
-// allOf, prefixItems, ...) counts as breaking whenever it changed, so
-// that nothing passes unjudged; annotations (title, description, ...)
-// never do.
+// compatible returns the changes from schema old to schema new that break
+// a reader or a writer of either, one "<pointer>: <change>" each; none
+// when both accept the same documents, as far as the keywords below
+// tell, but for properties new defines and old did not (a reader of old
+// ignores them: our schemas allow additional properties). Producers and
+// consumers of two releases share a subject during a rollout, and orders
+// stored before it are read after, so both directions break:
+//   - a narrowing (new refuses what old accepted: a property newly
+//     required, a type or value no longer accepted, a bound tightened, a
+//     property removed) fails a consumer of new on what a producer of old
+//     sent;
+//   - a widening (new accepts what old refused: a requirement dropped, a
+//     bound loosened, a value added) lets a producer of new send what a
+//     consumer of old refuses.
+//
+// A keyword the checker does not understand ($ref, allOf, prefixItems,
+// ...) counts as breaking whenever it changed, so that nothing passes
+// unjudged; annotations (title, description, ...) never do.
 func compatible(old, new map[string]any) []string {
+	breaks := narrowings(old, new)
+	for _, b := range narrowings(new, old) {
+		if strings.HasSuffix(b, ": property removed") {
+			continue // a property new adds: readers of old ignore it
+		}
+		w := widening(b)
+		if !slices.Contains(breaks, strings.TrimPrefix(w, widened)) { // a change both ways is said once
+			breaks = append(breaks, w)
+		}
+	}
+	return breaks
+}
+
+// narrowings returns what new refuses that old accepted, and the
+// properties old defines that new does not: it walks properties
+// (recursively), items and additionalProperties, and compares type, enum
+// and const, the bounds (minimum, maximum, minLength, maxLength,
+// minItems, maxItems, ...), pattern, format and required.
+func narrowings(old, new map[string]any) []string {
 	var c compatChecker
 	c.schema("", old, new)
 	return c.breaks
 }
+
+// wideningRewrites turn a narrowing from new to old into what it is from
+// old to new: a widening, said the right way round.
+var wideningRewrites = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`^(\S+): (\w+) lowered from (\S+) to (\S+)$`), "$1: $2 raised from $4 to $3"},
+	{regexp.MustCompile(`^(\S+): (\w+) raised from (\S+) to (\S+)$`), "$1: $2 lowered from $4 to $3"},
+	{regexp.MustCompile(`^(\S+): (\w+) (\S+) added$`), "$1: $2 $3 removed"},
+	{regexp.MustCompile(`^(\S+): property (".*") newly required$`), "$1: property $2 no longer required"},
+	{regexp.MustCompile(`^(\S+): type (\S+) no longer accepted \(now (.*)\)$`), "$1: type $2 newly accepted (was $3)"},
+	{regexp.MustCompile(`^(\S+): type restricted to (.*)$`), "$1: type no longer restricted (was $2)"},
+	{regexp.MustCompile(`^(\S+): value (.*) no longer allowed \(enum/const now (.*)\)$`), "$1: value $2 newly allowed (enum/const was $3)"},
+	{regexp.MustCompile(`^(\S+): values restricted to (.*)$`), "$1: values no longer restricted (were $2)"},
+	{regexp.MustCompile(`^(\S+): (\w+) changed from (.*) to (.*)$`), "$1: $2 changed from $4 to $3"},
+	{regexp.MustCompile(`^(\S+): turned false: unknown properties refused$`), "$1: unknown properties accepted again"},
+	{regexp.MustCompile(`^(\S+): now accepts nothing \(false\)$`), "$1: accepted nothing (false), now accepts something"},
+}
+
+// widening says a narrowing from new to old as the widening it is from
+// old to new, marked as such.
+func widening(narrowing string) string {
+	for _, r := range wideningRewrites {
+		if r.re.MatchString(narrowing) {
+			return widened + r.re.ReplaceAllString(narrowing, r.repl)
+		}
+	}
+	return widened + narrowing // the unjudged keyword, changed either way
+}
+
+// widened marks a widening.
+const widened = "widened: "
 
 type compatChecker struct{ breaks []string }
 
@@ -295,54 +356,54 @@ func TestCompatibleChecker(t *testing.T) {
 			[]string{`#: property "n" newly required`}},
 		{"new property added as required", `{"type":"object","properties":{}}`, `{"type":"object","required":["x"],"properties":{"x":{"type":"string"}}}`,
 			[]string{`#: property "x" newly required`}},
-		{"requirement dropped", obj, `{"type":"object","properties":{"id":{"type":"string"},"n":{"type":"integer","minimum":1,"maximum":10}}}`, nil},
+		{"requirement dropped", obj, `{"type":"object","properties":{"id":{"type":"string"},"n":{"type":"integer","minimum":1,"maximum":10}}}`, []string{`widened: #: property "id" no longer required`}},
 
-		{"type changed", `{"type":"string"}`, `{"type":"integer"}`, []string{`#: type string no longer accepted (now integer)`}},
+		{"type changed", `{"type":"string"}`, `{"type":"integer"}`, []string{`#: type string no longer accepted (now integer)`, `widened: #: type integer newly accepted (was string)`}},
 		{"type narrowed number to integer", `{"type":"number"}`, `{"type":"integer"}`, []string{`#: type number no longer accepted (now integer)`}},
 		{"type narrowed from a list", `{"type":["string","null"]}`, `{"type":"string"}`, []string{`#: type null no longer accepted (now string)`}},
 		{"type added", `{}`, `{"type":"string"}`, []string{`#: type restricted to string`}},
-		{"type widened integer to number", `{"type":"integer"}`, `{"type":"number"}`, nil},
-		{"type widened to a list", `{"type":"string"}`, `{"type":["string","null"]}`, nil},
-		{"type removed", `{"type":"string"}`, `{}`, nil},
+		{"type widened integer to number", `{"type":"integer"}`, `{"type":"number"}`, []string{`widened: #: type number newly accepted (was integer)`}},
+		{"type widened to a list", `{"type":"string"}`, `{"type":["string","null"]}`, []string{`widened: #: type null newly accepted (was string)`}},
+		{"type removed", `{"type":"string"}`, `{}`, []string{`widened: #: type no longer restricted (was string)`}},
 
 		{"enum value removed", `{"enum":["a","b"]}`, `{"enum":["a"]}`, []string{`#: value "b" no longer allowed (enum/const now ["a"])`}},
-		{"enum value added", `{"enum":["a"]}`, `{"enum":["a","b"]}`, nil},
+		{"enum value added", `{"enum":["a"]}`, `{"enum":["a","b"]}`, []string{`widened: #: value "b" newly allowed (enum/const was ["a"])`}},
 		{"enum added", `{"type":"string"}`, `{"type":"string","enum":["a"]}`, []string{`#: values restricted to ["a"]`}},
-		{"enum removed", `{"enum":["a"]}`, `{}`, nil},
-		{"const changed", `{"const":"1.0"}`, `{"const":"2.0"}`, []string{`#: value "1.0" no longer allowed (enum/const now ["2.0"])`}},
+		{"enum removed", `{"enum":["a"]}`, `{}`, []string{`widened: #: values no longer restricted (were ["a"])`}},
+		{"const changed", `{"const":"1.0"}`, `{"const":"2.0"}`, []string{`#: value "1.0" no longer allowed (enum/const now ["2.0"])`, `widened: #: value "2.0" newly allowed (enum/const was ["1.0"])`}},
 		{"const added", `{"type":"string"}`, `{"type":"string","const":"x"}`, []string{`#: values restricted to ["x"]`}},
-		{"const widened to an enum", `{"const":"a"}`, `{"enum":["a","b"]}`, nil},
-		{"const removed", `{"type":"string","const":"a"}`, `{"type":"string"}`, nil},
+		{"const widened to an enum", `{"const":"a"}`, `{"enum":["a","b"]}`, []string{`widened: #: value "b" newly allowed (enum/const was ["a"])`}},
+		{"const removed", `{"type":"string","const":"a"}`, `{"type":"string"}`, []string{`widened: #: values no longer restricted (were ["a"])`}},
 
 		{"minimum raised", `{"minimum":1}`, `{"minimum":2}`, []string{`#: minimum raised from 1 to 2`}},
-		{"minimum lowered", `{"minimum":1}`, `{"minimum":0}`, nil},
+		{"minimum lowered", `{"minimum":1}`, `{"minimum":0}`, []string{`widened: #: minimum lowered from 1 to 0`}},
 		{"minimum added", `{}`, `{"minimum":0}`, []string{`#: minimum 0 added`}},
-		{"minimum removed", `{"minimum":1}`, `{}`, nil},
+		{"minimum removed", `{"minimum":1}`, `{}`, []string{`widened: #: minimum 1 removed`}},
 		{"maximum lowered", `{"maximum":1000}`, `{"maximum":999}`, []string{`#: maximum lowered from 1000 to 999`}},
-		{"maximum raised", `{"maximum":1000}`, `{"maximum":5000}`, nil},
+		{"maximum raised", `{"maximum":1000}`, `{"maximum":5000}`, []string{`widened: #: maximum raised from 1000 to 5000`}},
 		{"exclusiveMaximum added", `{"maximum":10}`, `{"maximum":10,"exclusiveMaximum":10}`, []string{`#: exclusiveMaximum 10 added`}},
 		{"minLength raised", `{"minLength":1}`, `{"minLength":2}`, []string{`#: minLength raised from 1 to 2`}},
-		{"minLength lowered", `{"minLength":1}`, `{"minLength":0}`, nil},
+		{"minLength lowered", `{"minLength":1}`, `{"minLength":0}`, []string{`widened: #: minLength lowered from 1 to 0`}},
 		{"maxLength lowered", `{"maxLength":64}`, `{"maxLength":32}`, []string{`#: maxLength lowered from 64 to 32`}},
-		{"maxLength raised", `{"maxLength":64}`, `{"maxLength":128}`, nil},
+		{"maxLength raised", `{"maxLength":64}`, `{"maxLength":128}`, []string{`widened: #: maxLength raised from 64 to 128`}},
 		{"maxLength added", `{"type":"string"}`, `{"type":"string","maxLength":64}`, []string{`#: maxLength 64 added`}},
 		{"minItems raised", `{"minItems":1}`, `{"minItems":2}`, []string{`#: minItems raised from 1 to 2`}},
-		{"minItems lowered", `{"minItems":1}`, `{"minItems":0}`, nil},
+		{"minItems lowered", `{"minItems":1}`, `{"minItems":0}`, []string{`widened: #: minItems lowered from 1 to 0`}},
 		{"maxItems lowered", `{"maxItems":100}`, `{"maxItems":50}`, []string{`#: maxItems lowered from 100 to 50`}},
-		{"maxItems raised", `{"maxItems":100}`, `{"maxItems":200}`, nil},
+		{"maxItems raised", `{"maxItems":100}`, `{"maxItems":200}`, []string{`widened: #: maxItems raised from 100 to 200`}},
 
 		{"pattern changed", `{"pattern":"^[A-Z]{3}$"}`, `{"pattern":"^[A-Z]{2}$"}`, []string{`#: pattern changed from "^[A-Z]{3}$" to "^[A-Z]{2}$"`}},
 		{"pattern added", `{"type":"string"}`, `{"type":"string","pattern":"^a"}`, []string{`#: pattern "^a" added`}},
-		{"pattern removed", `{"pattern":"^a"}`, `{}`, nil},
+		{"pattern removed", `{"pattern":"^a"}`, `{}`, []string{`widened: #: pattern "^a" removed`}},
 		{"format changed", `{"format":"date-time"}`, `{"format":"date"}`, []string{`#: format changed from "date-time" to "date"`}},
 		{"format added", `{"type":"string"}`, `{"type":"string","format":"uri"}`, []string{`#: format "uri" added`}},
-		{"format removed", `{"format":"date-time"}`, `{}`, nil},
+		{"format removed", `{"format":"date-time"}`, `{}`, []string{`widened: #: format "date-time" removed`}},
 
 		{"additionalProperties turned false", `{"type":"object","additionalProperties":true}`, `{"type":"object","additionalProperties":false}`,
 			[]string{`#/additionalProperties: turned false: unknown properties refused`}},
 		{"additionalProperties absent turned false", `{"type":"object"}`, `{"type":"object","additionalProperties":false}`,
 			[]string{`#/additionalProperties: turned false: unknown properties refused`}},
-		{"additionalProperties turned true", `{"type":"object","additionalProperties":false}`, `{"type":"object","additionalProperties":true}`, nil},
+		{"additionalProperties turned true", `{"type":"object","additionalProperties":false}`, `{"type":"object","additionalProperties":true}`, []string{`widened: #/additionalProperties: unknown properties accepted again`}},
 		{"additionalProperties schema narrowed", `{"additionalProperties":{"type":["string","integer"]}}`, `{"additionalProperties":{"type":"string"}}`,
 			[]string{`#/additionalProperties: type integer no longer accepted (now string)`}},
 
@@ -353,7 +414,7 @@ func TestCompatibleChecker(t *testing.T) {
 			[]string{`#/items/properties/b: property removed`}},
 		{"nested property added in items", `{"items":{"properties":{"a":{}}}}`, `{"items":{"properties":{"a":{},"b":{"type":"string"}}}}`, nil},
 		{"items added", `{"type":"array"}`, `{"type":"array","items":{"type":"string"}}`, []string{`#/items: type restricted to string`}},
-		{"items removed", `{"type":"array","items":{"type":"string"}}`, `{"type":"array"}`, nil},
+		{"items removed", `{"type":"array","items":{"type":"string"}}`, `{"type":"array"}`, []string{`widened: #/items: type no longer restricted (was string)`}},
 		{"several breaks at once", `{"required":["a"],"properties":{"a":{"type":"string"},"b":{"maxLength":9}}}`, `{"required":["a","b"],"properties":{"b":{"maxLength":8}}}`,
 			[]string{`#: property "b" newly required`, `#/properties/a: property removed`, `#/properties/b: maxLength lowered from 9 to 8`}},
 
@@ -361,7 +422,7 @@ func TestCompatibleChecker(t *testing.T) {
 			[]string{`#: allOf changed (the checker cannot judge it, so it counts as breaking)`}},
 		{"unjudged keyword unchanged", `{"allOf":[{"type":"string"}],"description":"a"}`, `{"allOf":[{"type":"string"}],"description":"b"}`, nil},
 		{"schema turned false", `{"properties":{"a":{"type":"string"}}}`, `{"properties":{"a":false}}`, []string{`#/properties/a: now accepts nothing (false)`}},
-		{"schema was false", `{"properties":{"a":false}}`, `{"properties":{"a":{"type":"string"}}}`, nil},
+		{"schema was false", `{"properties":{"a":false}}`, `{"properties":{"a":{"type":"string"}}}`, []string{`widened: #/properties/a: accepted nothing (false), now accepts something`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
