@@ -205,3 +205,28 @@ func known(t string) bool {
 	_, ok := events.VersionOfType(t)
 	return ok
 }
+
+// ErrOriginalGone: the stream no longer holds a letter's original (it was
+// settled and left the work queue, or expired), or the letter names none.
+var ErrOriginalGone = errors.New("the original is not stored any more")
+
+// Original returns l's original if s still holds it: the message at the
+// sequence the letter names, published on its subject under its order id
+// (a sequence the stream reused for another message is not the original).
+// One the server stopped delivering after MAX_DELIVER stays stored, never
+// delivered again; one the consumer settled has left the work queue.
+func Original(ctx context.Context, s jetstream.Stream, l Letter) (*jetstream.RawStreamMsg, error) {
+	if l.OrigSeq == 0 || l.OrderID == "" {
+		return nil, ErrOriginalGone
+	}
+	m, err := s.GetMsg(ctx, l.OrigSeq)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, ErrOriginalGone
+	case err != nil:
+		return nil, err
+	case m.Subject != l.Subject || m.Header.Get(jetstream.MsgIDHeader) != l.OrderID:
+		return nil, fmt.Errorf("%w: sequence %d now holds another message", ErrOriginalGone, l.OrigSeq)
+	}
+	return m, nil
+}

@@ -214,18 +214,22 @@ func (op *Operator) remove(ctx context.Context, r Result, dryRun bool) Result {
 		return r
 	}
 	l := r.Letter
-	if l.OrigSeq > 0 {
-		m, err := op.Stream.GetMsg(ctx, l.OrigSeq)
-		if err == nil && m.Subject == l.Subject && m.Header.Get(jetstream.MsgIDHeader) == l.OrderID {
-			if err := op.Stream.DeleteMsg(ctx, l.OrigSeq); err == nil {
-				r.Detail += "; the original, still stored, removed"
-			}
-		}
+	if _, err := Original(ctx, op.Stream, l); err == nil && op.delete(ctx, l.OrigSeq) == nil {
+		r.Detail += "; the original, still stored, removed"
 	}
-	if err := op.Stream.DeleteMsg(ctx, l.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+	if err := op.delete(ctx, l.Seq); err != nil {
 		r.Detail += "; dead letter not removed: " + err.Error()
 	}
 	return r
+}
+
+// delete deletes the message at seq; one already gone is no error (another
+// run, or the stream's age limit, took it).
+func (op *Operator) delete(ctx context.Context, seq uint64) error {
+	if err := op.Stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return err
+	}
+	return nil
 }
 
 // PurgeOptions is what Purge selects.
@@ -252,7 +256,7 @@ func (op *Operator) Purge(ctx context.Context, o PurgeOptions, report func(Resul
 		if o.DryRun {
 			return r
 		}
-		if err := op.Stream.DeleteMsg(ctx, l.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		if err := op.delete(ctx, l.Seq); err != nil {
 			return Result{Letter: l, Outcome: Failed, Detail: "delete: " + err.Error()}
 		}
 		return r

@@ -332,18 +332,16 @@ func inspect(ctx context.Context, out io.Writer, s natsjs.Stream, subject string
 	if err != nil {
 		return err
 	}
-	original := "not stored any more"
+	var original string
 	var origBody []byte
-	if l.OrigSeq > 0 && l.OrderID != "" {
-		m, err := s.GetMsg(ctx, l.OrigSeq)
-		switch {
-		case err == nil && m.Header.Get(natsjs.MsgIDHeader) == l.OrderID:
-			original, origBody = fmt.Sprintf("still stored at sequence %d (%d bytes)", l.OrigSeq, len(m.Data)), m.Data
-		case err == nil:
-			original = fmt.Sprintf("sequence %d now holds another message", l.OrigSeq)
-		case !errors.Is(err, natsjs.ErrMsgNotFound):
-			original = "not read: " + err.Error()
-		}
+	m, err := deadletter.Original(ctx, s, l)
+	switch {
+	case err == nil:
+		original, origBody = fmt.Sprintf("still stored at sequence %d (%d bytes)", l.OrigSeq, len(m.Data)), m.Data
+	case errors.Is(err, deadletter.ErrOriginalGone):
+		original = err.Error()
+	default:
+		original = "not read: " + err.Error()
 	}
 	if asJSON {
 		return json.NewEncoder(out).Encode(map[string]any{

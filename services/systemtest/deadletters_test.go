@@ -323,7 +323,7 @@ func TestDeadLetterToolUsage(t *testing.T) {
 		{[]string{"replay"}, 2, "add --yes"},
 		{[]string{"purge", "--older-than", "1h"}, 2, "add --yes"},
 		{[]string{"replay", "--yes", "--dry-run"}, 2, "choose one"},
-		{[]string{"replay", "--yes", "--reason", "bogus"}, 2, "want one of oversized, malformed, invalid, max-deliveries, unreadable"},
+		{[]string{"replay", "--yes", "--reason", "bogus"}, 2, "want one of oversized, malformed, invalid, unknown-version, version-mismatch, max-deliveries, unreadable"},
 		{[]string{"replay", "--yes", "--rate", "0"}, 2, "want 1 to 1000"},
 		{[]string{"replay", "--yes", "--rate", "5000"}, 2, "want 1 to 1000"},
 		{[]string{"replay", "--yes", "--max-replays", "0"}, 2, "want 1 to 100"},

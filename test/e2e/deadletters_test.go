@@ -5,16 +5,17 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/platform/deadletter"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // deadLetterOrders is how many orders the dead-letter step sends into the
@@ -184,27 +185,19 @@ func deadLetterCount(ctx context.Context, js natsjs.JetStream) (uint64, error) {
 }
 
 // auditRecords reads the dead-letter tool's audit stream.
-func auditRecords(t testingT, ctx context.Context, js natsjs.JetStream) []deadletter.Entry {
+func auditRecords(t testing.TB, ctx context.Context, js natsjs.JetStream) []deadletter.Entry {
 	t.Helper()
 	s, err := js.Stream(ctx, "ORDERS_AUDIT")
 	if err != nil {
 		t.Fatalf("audit stream: %v", err)
 	}
 	var out []deadletter.Entry
-	for seq := uint64(1); ; {
-		m, err := s.GetMsg(ctx, seq, natsjs.WithGetMsgSubject(">"))
-		if errors.Is(err, natsjs.ErrMsgNotFound) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("audit record from %d: %v", seq, err)
-		}
+	for _, m := range audit.StreamMessages(t, s, ">") {
 		var e deadletter.Entry
 		if err := json.Unmarshal(m.Data, &e); err != nil {
 			t.Fatalf("audit record %d: %v", m.Sequence, err)
 		}
 		out = append(out, e)
-		seq = m.Sequence + 1
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
