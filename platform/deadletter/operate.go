@@ -194,7 +194,6 @@ func (op *Operator) replayMsg(l Letter) *nats.Msg {
 			// As written: nats.Header.Set would make ce-type Ce-Type.
 			msg.Header[k] = []string{val}
 		}
-		delete(msg.Header, events.HeaderTime) // the letter does not say when the order was made
 	}
 	msg.Header.Set(events.HeaderReplays, strconv.Itoa(l.Replays+1))
 	return msg

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -41,11 +40,19 @@ func ParseBenchRate(out string) (float64, error) {
 	return strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
 }
 
-// orderSize is the size of one order's JSON body, so that the ceilings
-// move messages as large as ours.
+// orderSize is the size of one order as the producer sends it, so that
+// the ceilings move messages as large as ours: its JSON body and its
+// CloudEvents headers, each "name: value\r\n" on the wire. nats bench
+// sends no header but the message id (--dedup), so the headers' bytes go
+// into its body: the server stores and writes as many bytes.
 func orderSize() int {
-	b, _ := json.Marshal(events.OrderEvent{ID: events.NewOrderID(), ProductID: "sku-apple", Quantity: 3, CreatedAt: time.Now().UTC()})
-	return len(b)
+	o := events.Order{ID: events.NewOrderID(), Lines: []events.Line{{SKU: "sku-apple", Quantity: 3}}, CreatedAt: time.Now().UTC()}
+	b, _ := events.V1.Encode(o)
+	n := len(b)
+	for k, v := range events.V1.Headers(o, "/orders/producer") {
+		n += len(k) + len(": ") + len(v) + len("\r\n")
+	}
+	return n
 }
 
 // ceilingRun is one `nats bench` command; a step with two runs (consume

@@ -17,8 +17,12 @@ import (
 func ToNATS(msg *messaging.Message) *nats.Msg {
 	m := nats.NewMsg(msg.Subject)
 	m.Data = msg.Data
+	// One backing array for every header's value: a slice per header
+	// would be an allocation each, on every message.
+	values := make([]string, 0, len(msg.Header))
 	for k, v := range msg.Header {
-		m.Header[k] = []string{v}
+		values = append(values, v)
+		m.Header[k] = values[len(values)-1 : len(values) : len(values)]
 	}
 	if msg.ID != "" {
 		m.Header.Set(nats.MsgIdHdr, msg.ID)
