@@ -1,7 +1,10 @@
 package chart
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -66,5 +69,32 @@ func TestEventVersionsAgree(t *testing.T) {
 				t.Errorf("the consumers' CONSUME_VERSIONS=%q, want %q", envs["Deployment"], want)
 			}
 		})
+	}
+}
+
+// TestVersionValuesAgree: the values that name versions
+// (producer.eventVersion, consumer.versions) accept exactly the code's.
+func TestVersionValuesAgree(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(chartDir(t), "values.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties map[string]struct {
+			Properties map[string]struct {
+				Enum  []string
+				Items struct{ Enum []string }
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &schema); err != nil {
+		t.Fatal(err)
+	}
+	want := events.VersionNames()
+	if got := schema.Properties["producer"].Properties["eventVersion"].Enum; !slices.Equal(got, want) {
+		t.Errorf("producer.eventVersion takes %v, the code knows %v", got, want)
+	}
+	if got := schema.Properties["consumer"].Properties["versions"].Items.Enum; !slices.Equal(got, want) {
+		t.Errorf("consumer.versions takes %v, the code knows %v", got, want)
 	}
 }
