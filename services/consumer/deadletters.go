@@ -269,6 +269,7 @@ type listing struct {
 	Time        time.Time `json:"time"`
 	Reason      string    `json:"reason"`
 	Subject     string    `json:"subject"`
+	Type        string    `json:"type,omitempty"` // the original's ce-type: its event version
 	OrigSeq     uint64    `json:"original_seq"`
 	OrderID     string    `json:"order_id"`
 	Deliveries  int       `json:"deliveries"`
@@ -291,7 +292,7 @@ func list(ctx context.Context, out io.Writer, s natsjs.Stream, subject string, f
 		if !f.Match(l) {
 			return nil
 		}
-		li := listing{Seq: l.Seq, Time: l.Time.UTC(), Reason: l.Reason, Subject: l.Subject, OrigSeq: l.OrigSeq, OrderID: l.OrderID,
+		li := listing{Seq: l.Seq, Time: l.Time.UTC(), Reason: l.Reason, Subject: l.Subject, Type: l.Type, OrigSeq: l.OrigSeq, OrderID: l.OrderID,
 			Deliveries: l.Deliveries, Replays: l.Replays, Truncated: l.Truncated, Replayable: true, Unreadable: l.Unreadable, OriginalErr: l.Error}
 		if err := deadletter.Judge(l, now, p); err != nil {
 			li.Replayable, li.WhyNot = false, err.Error()

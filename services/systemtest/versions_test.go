@@ -149,6 +149,10 @@ func TestVersionMismatchesDeadLettered(t *testing.T) {
 	}
 	wantMetrics(t, addr, `orders_dead_lettered_total{reason="version-mismatch"} 3`, `orders_dead_lettered_total{reason="unknown-version"} 1`)
 
+	_, listed, _ := tool(t, url, nil, "list", "--json", "--reason", "unknown-version")
+	if len(listed) != 1 || !strings.Contains(listed[0], `"type":"`+events.TypePrefix+`v9"`) {
+		t.Errorf("list --json --reason unknown-version: %q, want one letter naming its type", listed)
+	}
 	code, lines, stderr := tool(t, url, nil, "replay", "--yes", "--json", "--actor", "test")
 	if code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
