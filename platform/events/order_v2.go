@@ -40,7 +40,7 @@ func (e OrderEventV2) Validate() error {
 		return fmt.Errorf("%w: no lines", ErrInvalid)
 	case len(e.Lines) > MaxLines:
 		return fmt.Errorf("%w: %d lines, more than %d", ErrInvalid, len(e.Lines), MaxLines)
-	case !isCurrency(e.Currency):
+	case !IsCurrency(e.Currency):
 		return fmt.Errorf("%w: currency %q is not three capital letters (ISO 4217)", ErrInvalid, e.Currency)
 	case e.CreatedAt.IsZero():
 		return fmt.Errorf("%w: created_at is missing", ErrInvalid)
@@ -93,8 +93,9 @@ func DecodeOrderV2(data []byte) (OrderEventV2, error) {
 	return e, e.Validate()
 }
 
-// isCurrency reports whether s is three capital ASCII letters.
-func isCurrency(s string) bool {
+// IsCurrency reports whether s is an ISO 4217 code in form: three capital
+// ASCII letters.
+func IsCurrency(s string) bool {
 	if len(s) != 3 {
 		return false
 	}

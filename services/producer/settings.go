@@ -54,7 +54,7 @@ func (s settings) Validate() error {
 	if _, err := events.LookupVersion(s.Version); err != nil {
 		return fmt.Errorf("EVENT_VERSION=%q: %w", s.Version, err)
 	}
-	if _, err := events.V2.Encode(events.Order{ID: "order-1", Lines: []events.Line{{SKU: "p", Quantity: 1}}, Currency: s.Currency, CreatedAt: time.Unix(1, 0)}); err != nil {
+	if !events.IsCurrency(s.Currency) {
 		return fmt.Errorf("ORDER_CURRENCY=%q: want three capital letters (ISO 4217)", s.Currency)
 	}
 	for _, p := range s.ProductIDs {
