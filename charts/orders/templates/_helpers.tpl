@@ -168,22 +168,23 @@ nats-server on it. Each user's replies come to its own inbox prefix
 {{- $audit := .Values.deadLetters.auditStream }}
 {{- $auditRecords := printf "%s.>" .Values.deadLetters.auditSubject }}
 {{- /* Per version: its subject; the durable's create (this filter only),
-info, pull and acks; its advisories; its core NATS queue group. */}}
+info, pull and acks; what a consumer subscribes to (the durable's
+advisories, or on core NATS the subject in its queue group). */}}
 {{- $subjects := list }}
 {{- $durableCreate := list }}
 {{- $durableInfo := list }}
 {{- $durableUse := list }}
-{{- $durableEvents := list }}
+{{- $durableSubscribe := list }}
 {{- range $versions }}
 {{- $subjects = append $subjects .subject }}
 {{- $durableCreate = append $durableCreate (printf "$JS.API.CONSUMER.CREATE.%s.%s.%s" $stream .durable .subject) }}
 {{- $durableInfo = append $durableInfo (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream .durable) }}
 {{- $durableUse = concat $durableUse (list (printf "$JS.API.CONSUMER.MSG.NEXT.%s.%s" $stream .durable) (printf "$JS.ACK.%s.%s.>" $stream .durable)) }}
-{{- $durableEvents = append $durableEvents (printf "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s" $stream .durable) }}
+{{- $durableSubscribe = append $durableSubscribe (printf "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s" $stream .durable) }}
 {{- if $core }}
-{{- $durableEvents = append $durableEvents (printf "%s %s" .subject .durable) }}
+{{- $durableSubscribe = append $durableSubscribe (printf "%s %s" .subject .durable) }}
 {{- else }}
-{{- $durableEvents = append $durableEvents (printf "$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.%s.%s" $stream .durable) }}
+{{- $durableSubscribe = append $durableSubscribe (printf "$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.%s.%s" $stream .durable) }}
 {{- end }}
 {{- end }}
 {{- $firstDurable := (first $versions).durable }}
@@ -207,7 +208,7 @@ consumer:
   subscribe: {{ compact (concat (list "_INBOX_consumer.>"
     (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $kv)
     (ternary "" (printf "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.%s" $stream) $core))
-    $durableEvents
+    $durableSubscribe
     (list (printf "%s %s" $auditRecords $firstDurable))) | toJson }}
 provisioner:
   # Create or update the stream, every version's durable, the ledger's
