@@ -1,5 +1,7 @@
 package events
 
+import "errors"
+
 // A dead letter is a reference to a message the consumer gave up on, not a
 // copy of it: the original may be as large as the server accepts, and a
 // copy plus headers would not fit. Its headers say why and where the
@@ -63,6 +65,19 @@ const (
 	// ErrVersionMismatch).
 	ReasonVersionMismatch = "version-mismatch"
 )
+
+// ReasonOf is the dead-letter reason of an error Version.Decode returned.
+func ReasonOf(err error) string {
+	switch {
+	case errors.Is(err, ErrUnknownVersion):
+		return ReasonUnknownVersion
+	case errors.Is(err, ErrVersionMismatch):
+		return ReasonVersionMismatch
+	case errors.Is(err, ErrMalformed):
+		return ReasonMalformed
+	}
+	return ReasonInvalid
+}
 
 // Reasons are all the reasons, in the order listings and metrics name
 // them.

@@ -25,19 +25,20 @@ func TestDecode(t *testing.T) {
 		header map[string]string
 		body   string
 		want   error
+		reason string // the dead letter's, when want is not nil
 		lines  []events.Line
 	}{
-		{"v1 without headers (before versions)", events.V1, nil, v1Body, nil, []events.Line{{SKU: "sku-1", Quantity: 2}}},
-		{"v1 with its headers", events.V1, typed(events.V1), v1Body, nil, []events.Line{{SKU: "sku-1", Quantity: 2}}},
-		{"v2 with its headers", events.V2, typed(events.V2), v2Body, nil, []events.Line{{SKU: "sku-1", Quantity: 2, UnitPrice: 250}}},
-		{"a v2 body on the v1 subject", events.V1, nil, v2Body, events.ErrVersionMismatch, nil},
-		{"a v1 body on the v2 subject", events.V2, nil, v1Body, events.ErrVersionMismatch, nil},
-		{"a v2 type on the v1 subject", events.V1, typed(events.V2), v2Body, events.ErrVersionMismatch, nil},
-		{"a v1 type on a v2 body", events.V2, typed(events.V1), v2Body, events.ErrVersionMismatch, nil},
-		{"an unknown type", events.V1, map[string]string{events.HeaderSpecVersion: "1.0", events.HeaderType: events.TypePrefix + "v9"}, v1Body, events.ErrUnknownVersion, nil},
-		{"an unknown CloudEvents version", events.V1, map[string]string{events.HeaderSpecVersion: "2.0", events.HeaderType: events.V1.Type}, v1Body, events.ErrUnknownVersion, nil},
-		{"neither version's body", events.V2, nil, `{"id":"order-1"}`, events.ErrInvalid, nil},
-		{"not JSON", events.V2, nil, `{`, events.ErrMalformed, nil},
+		{"v1 without headers (before versions)", events.V1, nil, v1Body, nil, "", []events.Line{{SKU: "sku-1", Quantity: 2}}},
+		{"v1 with its headers", events.V1, typed(events.V1), v1Body, nil, "", []events.Line{{SKU: "sku-1", Quantity: 2}}},
+		{"v2 with its headers", events.V2, typed(events.V2), v2Body, nil, "", []events.Line{{SKU: "sku-1", Quantity: 2, UnitPrice: 250}}},
+		{"a v2 body on the v1 subject", events.V1, nil, v2Body, events.ErrVersionMismatch, events.ReasonVersionMismatch, nil},
+		{"a v1 body on the v2 subject", events.V2, nil, v1Body, events.ErrVersionMismatch, events.ReasonVersionMismatch, nil},
+		{"a v2 type on the v1 subject", events.V1, typed(events.V2), v2Body, events.ErrVersionMismatch, events.ReasonVersionMismatch, nil},
+		{"a v1 type on a v2 body", events.V2, typed(events.V1), v2Body, events.ErrVersionMismatch, events.ReasonVersionMismatch, nil},
+		{"an unknown type", events.V1, map[string]string{events.HeaderSpecVersion: "1.0", events.HeaderType: events.TypePrefix + "v9"}, v1Body, events.ErrUnknownVersion, events.ReasonUnknownVersion, nil},
+		{"an unknown CloudEvents version", events.V1, map[string]string{events.HeaderSpecVersion: "2.0", events.HeaderType: events.V1.Type}, v1Body, events.ErrUnknownVersion, events.ReasonUnknownVersion, nil},
+		{"neither version's body", events.V2, nil, `{"id":"order-1"}`, events.ErrInvalid, events.ReasonInvalid, nil},
+		{"not JSON", events.V2, nil, `{`, events.ErrMalformed, events.ReasonMalformed, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +47,9 @@ func TestDecode(t *testing.T) {
 				t.Fatalf("Decode: %v, want %v", err, tc.want)
 			}
 			if tc.want != nil {
+				if got := events.ReasonOf(err); got != tc.reason {
+					t.Errorf("ReasonOf(%v) = %q, want %q", err, got, tc.reason)
+				}
 				return
 			}
 			if o.ID != "order-1" || o.Version != tc.v.Name || len(o.Lines) != len(tc.lines) || o.Lines[0] != tc.lines[0] {

@@ -64,7 +64,7 @@ func (f *fulfiller) handle(ctx context.Context, v events.Version, msg *messaging
 	}
 	order, err := v.Decode(msg.Header, msg.Data)
 	if err != nil {
-		f.deadLetter(ctx, msg, decodeReason(err), err)
+		f.deadLetter(ctx, msg, events.ReasonOf(err), err)
 		return
 	}
 	if err := f.process(ctx, msg, order); err != nil {
@@ -127,23 +127,6 @@ func recordOf(order events.Order, by string, at time.Time) ledger.Record {
 	}
 	r.Lines, r.Currency = order.Lines, order.Currency
 	return r
-}
-
-// decodeReason is the dead-letter reason of a decoding error.
-func decodeReason(err error) string {
-	for _, r := range []struct {
-		err    error
-		reason string
-	}{
-		{events.ErrUnknownVersion, events.ReasonUnknownVersion},
-		{events.ErrVersionMismatch, events.ReasonVersionMismatch},
-		{events.ErrMalformed, events.ReasonMalformed},
-	} {
-		if errors.Is(err, r.err) {
-			return r.reason
-		}
-	}
-	return events.ReasonInvalid
 }
 
 // errStopping ends an order's wait for the ledger at shutdown.
