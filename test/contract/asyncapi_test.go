@@ -20,7 +20,8 @@ import (
 
 	"github.com/distsys-go/orders/platform/deadletter"
 	"github.com/distsys-go/orders/platform/events"
-	"github.com/distsys-go/orders/platform/service"
+	"github.com/distsys-go/orders/platform/messaging"
+	testaudit "github.com/distsys-go/orders/test/audit"
 )
 
 // Where the AsyncAPI document keeps what the code has no name for.
@@ -31,12 +32,9 @@ const (
 	auditMessage      = "/components/messages/auditRecord"
 )
 
-// Files the defaults and header names are read from, where no exported
-// type has them.
-const (
-	consumerSettings = "services/consumer/settings.go"
-	deadLetterGo     = "platform/events/deadletter.go"
-)
+// deadLetterGo declares the dead-letter header names, which no exported
+// list holds: the test reads its constants.
+const deadLetterGo = "platform/events/deadletter.go"
 
 // orderMessages maps the ce-type const of each message that has one (the
 // order events) to the message's pointer in the AsyncAPI document.
@@ -107,46 +105,6 @@ func tagDefault(t testing.TB, typ reflect.Type, field string) string {
 		t.Fatalf("%s.%s has no default", typ, field)
 	}
 	return d
-}
-
-// sourceTagDefault reads the default struct tag of a field of a struct
-// type declared in a Go file (for types a test cannot import: the
-// consumer's settings are in package main).
-func sourceTagDefault(t testing.TB, file, typeName, field string) string {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), repoPath(t, file), nil, parser.SkipObjectResolution)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var def string
-	found := false
-	ast.Inspect(f, func(n ast.Node) bool {
-		ts, ok := n.(*ast.TypeSpec)
-		if !ok || ts.Name.Name != typeName {
-			return true
-		}
-		st, ok := ts.Type.(*ast.StructType)
-		if !ok {
-			t.Fatalf("%s: %s is not a struct", file, typeName)
-		}
-		for _, fl := range st.Fields.List {
-			for _, name := range fl.Names {
-				if name.Name != field || fl.Tag == nil {
-					continue
-				}
-				tag, err := strconv.Unquote(fl.Tag.Value)
-				if err != nil {
-					t.Fatalf("%s: %s.%s tag: %v", file, typeName, field, err)
-				}
-				def, found = reflect.StructTag(tag).Lookup("default")
-			}
-		}
-		return false
-	})
-	if !found || def == "" {
-		t.Fatalf("%s: no default tag on %s.%s", file, typeName, field)
-	}
-	return def
 }
 
 // stringConsts returns the string constants of a Go file whose names
@@ -309,9 +267,10 @@ func TestOrderMessagesMatchVersions(t *testing.T) {
 // queue is the version's durable of QUEUE_GROUP's default.
 func TestChannelsMatchCode(t *testing.T) {
 	a := loadAsyncAPI(t)
-	subject := tagDefault(t, reflect.TypeFor[service.Settings](), "Subject")
-	group := sourceTagDefault(t, consumerSettings, "settings", "QueueGroup")
-	deadLetters := sourceTagDefault(t, consumerSettings, "settings", "DeadLetterSubject")
+	// The services' defaults, as test/chart's TestDefaultsAgree holds
+	// them to the binaries' -h and the chart's values.
+	names := testaudit.ChartNames()
+	subject, group, deadLetters := names.Orders, names.Durable, names.DeadLetters
 	audit := deadletter.AuditConfig{Subject: tagDefault(t, reflect.TypeFor[deadletter.AuditConfig](), "Subject")}
 
 	if got := a.stringAt(t, "/servers/nats/protocol"); got != "nats" {
@@ -382,7 +341,7 @@ func TestChannelsMatchCode(t *testing.T) {
 		for _, verb := range verbs {
 			for _, outcome := range []string{deadletter.Replayed, deadletter.SkippedRecorded, deadletter.Failed, deadletter.Purged} {
 				subj := strings.NewReplacer("{verb}", verb, "{outcome}", outcome).Replace(addr)
-				if !subjectMatches(audit.Filter(), subj) {
+				if !messaging.SubjectMatches(audit.Filter(), subj) {
 					t.Errorf("the audit stream's filter %s does not capture %s", audit.Filter(), subj)
 				}
 			}
@@ -413,23 +372,6 @@ func TestChannelsMatchCode(t *testing.T) {
 			}
 		}
 	})
-}
-
-// subjectMatches reports whether a NATS subject filter (with * and >)
-// matches subject.
-func subjectMatches(filter, subject string) bool {
-	f, s := strings.Split(filter, "."), strings.Split(subject, ".")
-	for i, tok := range f {
-		switch {
-		case tok == ">":
-			return len(s) > i
-		case i >= len(s):
-			return false
-		case tok != "*" && tok != s[i]:
-			return false
-		}
-	}
-	return len(f) == len(s)
 }
 
 // TestDeadLetterHeadersMatchCode: the dead-letter message documents
