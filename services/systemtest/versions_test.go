@@ -189,3 +189,43 @@ func TestProducerRefusesUncapturedVersion(t *testing.T) {
 		t.Errorf("%d orders published, want none", n)
 	}
 }
+
+// TestUnknownVersionReplayedOnceKnown: a v2 order that a consumer of an
+// older release dead-lettered as of an unknown version (on the v1
+// subject, its ce-type kept in the letter) is replayed by this release's
+// tool on v2's subject, with v2's headers, and processed there once.
+func TestUnknownVersionReplayedOnceKnown(t *testing.T) {
+	srv := natstest.Run(t)
+	url := srv.ClientURL()
+	c := start(t, "consumer", env(url, "c1"))
+	c.WaitReady(t)
+	js := jetStream(t, srv)
+	body := []byte(`{"id":"order-v2-early","lines":[{"sku":"sku-1","quantity":1,"unit_price":990}],"currency":"EUR","created_at":"2026-12-05T08:00:00Z"}`)
+	letter(t, js, "order-v2-early", body, map[string]string{
+		events.HeaderDeadLetterReason: events.ReasonUnknownVersion, events.HeaderOriginalType: events.V2.Type,
+		events.HeaderDeadLetterError: `unknown event version: ce-type "` + events.V2.Type + `" is none of v1`,
+	})
+	code, lines, stderr := tool(t, url, nil, "replay", "--yes", "--json", "--actor", "test")
+	if code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	res := results(t, lines)
+	if len(res) != 1 {
+		t.Fatalf("replay results %v, want one", res)
+	}
+	for _, r := range res {
+		if r.Outcome != "replayed" {
+			t.Fatalf("outcome %s (%s), want replayed", r.Outcome, r.Detail)
+		}
+	}
+	testkit.Eventually(t, "the replayed v2 order processed", testkit.Bound, func() (bool, string) {
+		return missing([]string{"order-v2-early"}, c)
+	})
+	got := c.Logged("received order")
+	if len(got) != 1 || got[0].String("version") != "v2" {
+		t.Errorf("received %v, want the order once, as v2", got)
+	}
+	if n := len(deadLetters(t, js)); n != 0 {
+		t.Errorf("%d dead letters left, want none", n)
+	}
+}
