@@ -64,3 +64,49 @@ func wantRules(t *testing.T, pr obj, consumerDeployment string) {
 		t.Errorf("no alert selects the consumer Deployment %s", consumerDeployment)
 	}
 }
+
+// TestRulesForOverrides: monitoring.rules.for replaces the named alerts'
+// `for:` and nothing else; a name that is no alert fails the rendering
+// with the list of alerts, a value that is no duration fails the schema.
+func TestRulesForOverrides(t *testing.T) {
+	objs := objects(t, mustRender(t, "monitoring.rules.enabled=true",
+		"monitoring.rules.for.OrdersBacklogGrowing=30s", "monitoring.rules.for.OrdersDeadLettered=1m"))
+	pr := mustFind(t, objs, "PrometheusRule", "orders")
+	file, err := os.ReadFile(filepath.Join(chartDir(t), "rules", "orders.rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		Groups []struct {
+			Rules []map[string]any `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := yaml.Unmarshal(file, &want); err != nil {
+		t.Fatal(err)
+	}
+	overridden := map[string]string{"OrdersBacklogGrowing": "30s", "OrdersDeadLettered": "1m"}
+	groups, _ := get(pr, "spec", "groups").([]any)
+	for gi, g := range groups {
+		rules, _ := g.(map[string]any)["rules"].([]any)
+		for ri, r := range rules {
+			rule := r.(map[string]any)
+			name, _ := rule["alert"].(string)
+			wantFor, _ := want.Groups[gi].Rules[ri]["for"].(string)
+			if o, ok := overridden[name]; ok {
+				wantFor = o
+			}
+			if got, _ := rule["for"].(string); got != wantFor {
+				t.Errorf("alert %s: for %q, want %q", name, got, wantFor)
+			}
+		}
+	}
+	for _, tc := range []struct{ set, want string }{
+		{"monitoring.rules.for.OrdersBacklog=30s", `monitoring.rules.for: no alert named "OrdersBacklog" (the alerts: OrdersBacklogGrowing,`},
+		{"monitoring.rules.for.OrdersBacklogGrowing=soon", `'soon' does not match pattern`},
+	} {
+		_, err := helmTemplate(t, "monitoring.rules.enabled=true", tc.set)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--set %s: error %v, want one containing %q", tc.set, err, tc.want)
+		}
+	}
+}
