@@ -9,6 +9,9 @@
 #                                  the cache (outside the checkout) and their
 #                                  images on the distroless base; a warm cache
 #                                  skips both
+#   autoscale.sh download          fetch the modules `build` compiles (network
+#                                  only, no compiling; skipped when built):
+#                                  .ci/run does it early, beside other work
 #   autoscale.sh images            print the images `build` made (for load)
 #   autoscale.sh manifests         print what `install offline` applies
 #   autoscale.sh install MODE      MODE offline|kind|existing: use a KEDA and
@@ -85,6 +88,22 @@ image() {
   "$ENGINE" build -q --pull=never --network=host -t "$tag" "$ctx" >/dev/null
   rm -rf "$ctx"
   log "image $tag: built"
+}
+
+# fetch NAME MODULE VERSION PACKAGES...: download the modules the packages
+# need (go list loads them without compiling), unless NAME is built.
+fetch() {
+  local name=$1 module=$2 version=$3 src start=$SECONDS
+  shift 3
+  [ -f "$CACHE/$name-$version/stamp" ] && return 0
+  src=$(module_dir "$module" "$version")
+  (cd "$src" && go list -deps "$@" >/dev/null)
+  log "$name $version: modules downloaded in $((SECONDS - start))s"
+}
+
+cmd_download() {
+  fetch keda "$KEDA_MODULE" "$KEDA_VERSION" ./cmd/operator ./cmd/adapter
+  fetch metrics-server "$MS_MODULE" "$METRICS_SERVER_VERSION" ./cmd/metrics-server
 }
 
 cmd_build() {
@@ -217,6 +236,7 @@ cmd_install() {
 
 case "${1:-}" in
   build) cmd_build ;;
+  download) cmd_download ;;
   images) cmd_images ;;
   manifests) keda_offline_manifests && printf -- '---\n' && ms_offline_manifests ;;
   install) shift && cmd_install "$@" ;;
