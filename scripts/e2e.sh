@@ -33,11 +33,14 @@ PREV_TAG=${E2E_PREVIOUS_TAG:-previous}
 ARTIFACTS=${E2E_ARTIFACTS:-$ROOT/tmp/e2e-$(date +%Y%m%d-%H%M%S)}
 GO_TEST_TIMEOUT=${E2E_GO_TIMEOUT:-40m}
 mode=${E2E_CLUSTER:-auto}
-# The autoscaling scenarios need KEDA and metrics-server (scripts/autoscale.sh);
-# they run unless E2E_SCENARIOS leaves them out (test/e2e owns the default list).
-autoscale=1
+# The autoscaling scenarios need KEDA and metrics-server (scripts/autoscale.sh),
+# the monitoring one Prometheus, kube-state-metrics and Jaeger
+# (scripts/monitoring.sh); each runs unless E2E_SCENARIOS leaves it out
+# (test/e2e owns the default list).
+autoscale=1 monitoring=1
 if [ -n "${E2E_SCENARIOS:-}" ]; then
   case ",$E2E_SCENARIOS," in *,autoscale,* | *,autoscale-cluster,*) ;; *) autoscale="" ;; esac
+  case ",$E2E_SCENARIOS," in *,monitoring,*) ;; *) monitoring="" ;; esac
 fi
 
 mkdir -p "$ARTIFACTS"
@@ -87,11 +90,13 @@ log "cluster: $mode; namespace $NAMESPACE, release $RELEASE, images ${IMAGE_PREF
 
 we_started=""     # what to tear down: offline | kind | ""
 autoscale_build="" # the background KEDA/metrics-server build's PID
+monitoring_build="" # the background Prometheus/kube-state-metrics/Jaeger build's PID
 tested=""         # set once the namespace may hold something of ours
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   [ -z "$autoscale_build" ] || kill "$autoscale_build" 2>/dev/null || true
+  [ -z "$monitoring_build" ] || kill "$monitoring_build" 2>/dev/null || true
   if [ $rc != 0 ] && [ -n "$tested" ]; then
     phase "collect pod logs and describe" collect_artifacts || true
     log "FAILED (exit $rc): pod logs, kubectl describe and events are in $ARTIFACTS"
@@ -178,6 +183,21 @@ if [ "$mode" = offline ]; then
   fi
 fi
 command -v "$KUBECTL" >/dev/null || die "kubectl ($KUBECTL) not found"
+# The monitoring scenario runs its backends on this machine: Prometheus
+# scrapes pod addresses, the pods send spans to the node's address. That
+# holds on ../shared/cluster, whose node is this machine; not on kind or
+# a remote cluster, where it is left out (said here and in the summary).
+if [ -n "$monitoring" ] && [ "$mode" != offline ] && ! on_shared_cluster; then
+  log "monitoring scenario left out: its Prometheus must reach the pods' addresses from this machine, which only ../shared/cluster gives (docs/e2e.md)"
+  monitoring=""
+fi
+if [ -n "$monitoring" ]; then
+  # Built from their Go modules, cached beside KEDA: seconds warm. In the
+  # background while the scenarios before it run.
+  log "── monitoring build (Prometheus, kube-state-metrics, Jaeger): in the background, log $ARTIFACTS/monitoring-build.log"
+  nice -n 19 ./scripts/monitoring.sh build >"$ARTIFACTS/monitoring-build.log" 2>&1 &
+  monitoring_build=$!
+fi
 
 # A fresh make so the container engine is detected after build installed podman.
 phase "make images" "$MAKE" --no-print-directory images IMAGE_TAG="$TAG" IMAGE_PREFIX="$IMAGE_PREFIX" >&2
@@ -243,7 +263,24 @@ export E2E_KUBECTL=$KUBECTL E2E_HELM=$HELM E2E_NAMESPACE=$NAMESPACE E2E_RELEASE=
 scenarios() { # scenarios GO-TEST-FLAGS...: the scenarios the flags select
   go test -tags e2e -count=1 -v -timeout "$GO_TEST_TIMEOUT" "$@" ./test/e2e/ 2>&1 | tee -a "$ARTIFACTS/go-test.log"
 }
-phase "scenarios (go test -tags e2e), but autoscaling" scenarios -skip 'TestE2E/autoscale'
+phase "scenarios (go test -tags e2e), but monitoring and autoscaling" scenarios -skip 'TestE2E/(monitoring|autoscale)'
+
+# ---- the monitoring backends, then the monitoring scenario ----------------------
+if [ -n "$monitoring" ]; then
+  wait_monitoring() {
+    local rc=0
+    wait "$monitoring_build" || rc=$?
+    monitoring_build=""
+    cat "$ARTIFACTS/monitoring-build.log" >&2
+    return $rc
+  }
+  phase "monitoring build (background), waited for" wait_monitoring
+  monitoring_paths=$(./scripts/monitoring.sh paths) || die "scripts/monitoring.sh paths: the backends are not built"
+  eval "$monitoring_paths"
+  export E2E_PROMETHEUS=$MONITORING_PROMETHEUS E2E_JAEGER=$MONITORING_JAEGER E2E_KSM=$MONITORING_KSM \
+    E2E_PROMETHEUS_CRDS=$MONITORING_CRDS
+  phase "scenarios (go test -tags e2e): monitoring" scenarios -run 'TestE2E/monitoring'
+fi
 
 # ---- KEDA and metrics-server, then the autoscaling scenarios ------------------
 if [ -n "$autoscale" ]; then

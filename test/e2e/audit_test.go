@@ -36,14 +36,14 @@ type clusterAudit struct {
 }
 
 // runAudit reads the ledger, the dead letters and the durable and holds
-// them against published, the acknowledged ids, and givenUp, the ids
-// producers gave up on at shutdown, by the rules every suite shares
-// (audit.Check).
-func runAudit(t *testing.T, js natsjs.JetStream, published, givenUp []string) clusterAudit {
+// them against what the scenario expects (the acknowledged ids, the ids
+// producers gave up on at shutdown, the bad messages it sent) by the
+// rules every suite shares (audit.Check).
+func runAudit(t *testing.T, js natsjs.JetStream, expect audit.Expect) clusterAudit {
 	t.Helper()
 	ra := audit.ReadAudit(t, js, names)
 	a := clusterAudit{
-		Verdict:      audit.Check(ra, audit.Expect{Published: published, GivenUp: givenUp}),
+		Verdict:      audit.Check(ra, expect),
 		deadLettered: len(ra.DeadLetters), kvWrites: ra.LedgerWrites, kvKeys: len(ra.Recorded), byInstance: map[string]int{},
 	}
 	a.deliveries = ra.Delivered()

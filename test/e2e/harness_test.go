@@ -15,6 +15,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/test/audit"
 )
 
 // scenario is one scenario run on one release in its own namespace: the steps and
@@ -36,6 +37,9 @@ type scenario struct {
 	// published are orders the scenario published itself (the
 	// dead-letter step's), audited with the producers'.
 	published []string
+	// bad are the bad messages the scenario sent, each to be
+	// dead-lettered exactly once (audit.Expect.Bad).
+	bad []audit.Sent
 }
 
 type stepTime struct {
@@ -227,7 +231,9 @@ func (r *scenario) drain(consumers int) {
 // second effect.
 func (r *scenario) finish() {
 	var a clusterAudit
-	r.step("audit: producers' logs against the ledger", func() { a = runAudit(r.t, r.conn.js, append(r.logs.ids(), r.published...), r.logs.givenUp()) })
+	r.step("audit: producers' logs against the ledger", func() {
+		a = runAudit(r.t, r.conn.js, audit.Expect{Published: append(r.logs.ids(), r.published...), GivenUp: r.logs.givenUp(), Bad: r.bad})
+	})
 	times := r.logs.times()
 	for _, d := range r.faults {
 		d.measure(times)

@@ -31,12 +31,14 @@ const (
 
 // TestE2E runs the single-server scenario, then (in a fresh namespace,
 // after the first release and its namespace are gone) the clustered one,
-// then the autoscaling ones (KEDA and metrics-server installed by
-// scripts/autoscale.sh): on one server, then KEDA against three.
-// E2E_SCENARIOS picks them (default "single,cluster,autoscale,autoscale-cluster").
+// the monitoring one (real Prometheus, kube-state-metrics and Jaeger from
+// scripts/monitoring.sh), then the autoscaling ones (KEDA and
+// metrics-server installed by scripts/autoscale.sh): on one server, then
+// KEDA against three. E2E_SCENARIOS picks them (default
+// "single,cluster,monitoring,autoscale,autoscale-cluster").
 func TestE2E(t *testing.T) {
 	e := loadEnv(t)
-	want := getenv("E2E_SCENARIOS", "single,cluster,autoscale,autoscale-cluster")
+	want := getenv("E2E_SCENARIOS", "single,cluster,monitoring,autoscale,autoscale-cluster")
 	var reports []string
 	for _, s := range []struct {
 		name      string
@@ -45,6 +47,7 @@ func TestE2E(t *testing.T) {
 	}{
 		{"single", e.namespace, singleServer},
 		{"cluster", e.namespace + "-cluster", clustered},
+		{"monitoring", e.namespace + "-monitoring", monitoringScenario},
 		{"autoscale", e.namespace + "-autoscale", autoscaling},
 		{"autoscale-cluster", e.namespace + "-autoscale-cluster", autoscalingCluster},
 	} {
