@@ -39,8 +39,8 @@ $(NATS_SERVER): go.mod go.sum
 tools: $$(TOOLS) ## install the pinned tools into ./bin
 
 .PHONY: run
-run: build $(NATS_SERVER) ## run NATS (JetStream), one producer and two consumers locally; Ctrl-C stops all
-	./scripts/run-local.sh
+run: build $(NATS_SERVER) ## run NATS (JetStream), one producer and two consumers locally (OBSERVE=1: with Prometheus and Jaeger); Ctrl-C stops all
+	$(if $(OBSERVE),./scripts/monitoring.sh build &&) OBSERVE=$(OBSERVE) ./scripts/run-local.sh
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -10,6 +10,14 @@
 # (they drain against a live server) and NATS last. If a process exits on
 # its own with an error (a bad setting, a crash), the rest are stopped and
 # the script exits with that process's status.
+#
+# OBSERVE=1 also runs the real monitoring backends the e2e proves the
+# alerts and traces with (scripts/monitoring.sh builds them; make run
+# OBSERVE=1 does it first): Prometheus on 127.0.0.1:9090 scraping the three
+# services (namespace="local") with the chart's alert rules, and Jaeger,
+# to which the services send their spans (OTLP 127.0.0.1:4318, query API
+# 127.0.0.1:16686). Both serve their APIs only (no web UI is built in);
+# docs/observability.md has the queries.
 set -euo pipefail
 set -m
 cd "$(dirname "$0")/.."
@@ -42,12 +50,32 @@ done
 grep -q "Server is ready" "$data/nats.log" || { cat "$data/nats.log" >&2; exit 1; }
 echo "run-local: nats-server on 127.0.0.1:$nats_port, JetStream in $data" >&2
 
+if [ -n "${OBSERVE:-}" ]; then
+	eval "$(./scripts/monitoring.sh paths)"
+	"$MONITORING_JAEGER" --config test/backends/jaeger/config.yaml >"$data/jaeger.log" 2>&1 &
+	pids+=($!)
+	scrape() { # scrape JOB POD PORT: one static target of the local services
+		printf '  - job_name: %s\n    static_configs: [{targets: ["127.0.0.1:%s"], labels: {namespace: local, pod: %s}}]\n' "$1" "$3" "$2"
+	}
+	{
+		printf 'global: {scrape_interval: 5s, evaluation_interval: 5s}\nrule_files: [%s]\nscrape_configs:\n' "$PWD/charts/orders/rules/orders.rules.yaml"
+		scrape producer producer-1 8081
+		scrape consumer consumer-1 8082
+		scrape consumer consumer-2 8083
+	} >"$data/prometheus.yml"
+	"$MONITORING_PROMETHEUS" --config.file="$data/prometheus.yml" --storage.tsdb.path="$data/prometheus" \
+		--web.listen-address=127.0.0.1:9090 >"$data/prometheus.log" 2>&1 &
+	pids+=($!)
+	export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318
+	echo "run-local: Prometheus API http://127.0.0.1:9090/api/v1/ (the chart's alerts), Jaeger query API http://127.0.0.1:16686/api/traces (logs in $data)" >&2
+fi
+
 export NATS_URL="nats://127.0.0.1:$nats_port" LOG_FORMAT=${LOG_FORMAT:-text}
 for i in 1 2; do
-	INSTANCE="consumer-$i" HTTP_ADDR="127.0.0.1:808$((i + 1))" "$bin/consumer" &
+	OTEL_SERVICE_NAME=orders-consumer INSTANCE="consumer-$i" HTTP_ADDR="127.0.0.1:808$((i + 1))" "$bin/consumer" &
 	pids+=($!)
 done
-INSTANCE=producer-1 HTTP_ADDR=127.0.0.1:8081 "$bin/producer" &
+OTEL_SERVICE_NAME=orders-producer INSTANCE=producer-1 HTTP_ADDR=127.0.0.1:8081 "$bin/producer" &
 pids+=($!)
 echo "run-local: producer :8081, consumers :8082 :8083 (/healthz /readyz /metrics); Ctrl-C to stop" >&2
 # A producer done with PUBLISH_COUNT exits 0 and the rest keep running; a
