@@ -54,14 +54,13 @@ if [ -n "${OBSERVE:-}" ]; then
 	eval "$(./scripts/monitoring.sh paths)"
 	"$MONITORING_JAEGER" --config test/backends/jaeger/config.yaml >"$data/jaeger.log" 2>&1 &
 	pids+=($!)
-	scrape() { # scrape JOB POD PORT: one static target of the local services
-		printf '  - job_name: %s\n    static_configs: [{targets: ["127.0.0.1:%s"], labels: {namespace: local, pod: %s}}]\n' "$1" "$3" "$2"
+	target() { # target POD PORT: one local service, labelled as the chart's pods are
+		printf '      - {targets: ["127.0.0.1:%s"], labels: {namespace: local, pod: %s}}\n' "$2" "$1"
 	}
 	{
 		printf 'global: {scrape_interval: 5s, evaluation_interval: 5s}\nrule_files: [%s]\nscrape_configs:\n' "$PWD/charts/orders/rules/orders.rules.yaml"
-		scrape producer producer-1 8081
-		scrape consumer consumer-1 8082
-		scrape consumer consumer-2 8083
+		printf '  - job_name: producer\n    static_configs:\n' && target producer-1 8081
+		printf '  - job_name: consumer\n    static_configs:\n' && target consumer-1 8082 && target consumer-2 8083
 	} >"$data/prometheus.yml"
 	"$MONITORING_PROMETHEUS" --config.file="$data/prometheus.yml" --storage.tsdb.path="$data/prometheus" \
 		--web.listen-address=127.0.0.1:9090 >"$data/prometheus.log" 2>&1 &
