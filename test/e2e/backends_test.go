@@ -41,7 +41,6 @@ type backends struct {
 	promURL, jaegerURL, otlpURL string
 	ksmAddr                     string
 	receiver                    *alertReceiver
-	promCmd                     *exec.Cmd
 }
 
 // needBackends finds the binaries scripts/e2e.sh passes (from
@@ -185,7 +184,7 @@ func (b *backends) startPrometheus(t *testing.T, scrapeConfigs []map[string]any,
 	}
 	port := portOn(t, "127.0.0.1")
 	b.promURL = "http://127.0.0.1:" + port
-	b.promCmd = b.startProcess(t, "prometheus", nil, b.prometheus,
+	b.startProcess(t, "prometheus", nil, b.prometheus,
 		"--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(b.dir, "prometheus-data"),
 		"--web.listen-address=127.0.0.1:"+port)
 	waitHTTP(t, "prometheus", b.promURL+"/-/ready")
