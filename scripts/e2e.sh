@@ -186,7 +186,7 @@ command -v "$KUBECTL" >/dev/null || die "kubectl ($KUBECTL) not found"
 # The monitoring scenario runs its backends on this machine: Prometheus
 # scrapes pod addresses, the pods send spans to the node's address. That
 # holds on ../shared/cluster, whose node is this machine; not on kind or
-# a remote cluster, where it is left out (said here and in the summary).
+# a remote cluster, where it is left out with a line saying why.
 if [ -n "$monitoring" ] && [ "$mode" != offline ] && ! on_shared_cluster; then
   log "monitoring scenario left out: its Prometheus must reach the pods' addresses from this machine, which only ../shared/cluster gives (docs/e2e.md)"
   monitoring=""
