@@ -44,14 +44,8 @@ WAIT=${AUTOSCALE_WAIT:-5m}
 log() { printf 'autoscale: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# module_dir MODULE VERSION: download the module (the Go module proxy) and
-# print its directory in the module cache.
-module_dir() {
-  local dir
-  dir=$(go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -d "$dir" ] || die "go mod download $1@$2 gave no directory"
-  printf '%s\n' "$dir"
-}
+# module_dir MODULE VERSION (gomodule.sh).
+. scripts/gomodule.sh
 
 # build_go NAME MODULE VERSION PACKAGES...: go build the module's packages in
 # its own directory (so its go.mod, replace lines included, decides the

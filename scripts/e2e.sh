@@ -265,16 +265,20 @@ scenarios() { # scenarios GO-TEST-FLAGS...: the scenarios the flags select
 }
 phase "scenarios (go test -tags e2e), but monitoring and autoscaling" scenarios -skip 'TestE2E/(monitoring|autoscale)'
 
+# wait_build NAME: wait for the background build whose PID is in NAME_build
+# (then cleared, so cleanup has nothing to kill) and print its log,
+# $ARTIFACTS/NAME-build.log; its exit status is the build's.
+wait_build() {
+  local pid=${1}_build rc=0
+  wait "${!pid}" || rc=$?
+  printf -v "$pid" '%s' ""
+  cat "$ARTIFACTS/$1-build.log" >&2
+  return $rc
+}
+
 # ---- the monitoring backends, then the monitoring scenario ----------------------
 if [ -n "$monitoring" ]; then
-  wait_monitoring() {
-    local rc=0
-    wait "$monitoring_build" || rc=$?
-    monitoring_build=""
-    cat "$ARTIFACTS/monitoring-build.log" >&2
-    return $rc
-  }
-  phase "monitoring build (background), waited for" wait_monitoring
+  phase "monitoring build (background), waited for" wait_build monitoring
   monitoring_paths=$(./scripts/monitoring.sh paths) || die "scripts/monitoring.sh paths: the backends are not built"
   eval "$monitoring_paths"
   export E2E_PROMETHEUS=$MONITORING_PROMETHEUS E2E_JAEGER=$MONITORING_JAEGER E2E_KSM=$MONITORING_KSM \
@@ -290,14 +294,7 @@ if [ -n "$autoscale" ]; then
     # Offline, the KEDA and metrics-server images are ours and must be
     # loaded; kind and real clusters pull the upstream ones.
     mapfile -t as_images < <(./scripts/autoscale.sh images)
-    wait_build() {
-      local rc=0
-      wait "$autoscale_build" || rc=$?
-      autoscale_build=""
-      cat "$ARTIFACTS/autoscale-build.log" >&2
-      return $rc
-    }
-    phase "autoscale build (background), waited for" wait_build
+    phase "autoscale build (background), waited for" wait_build autoscale
     phase "load KEDA and metrics-server images" "$CLUSTER_DIR/load" "${as_images[@]}" >&2
   fi
   phase "autoscale install (KEDA, metrics-server)" env E2E_KUBECTL="$KUBECTL" ./scripts/autoscale.sh install "$as_mode"

@@ -52,14 +52,8 @@ jaeger_version() {
   printf '%s\n' "$v"
 }
 
-# module_dir MODULE VERSION: download the module (the Go module proxy) and
-# print its directory in the module cache.
-module_dir() {
-  local dir
-  dir=$(go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -d "$dir" ] || die "go mod download $1@$2 gave no directory"
-  printf '%s\n' "$dir"
-}
+# module_dir MODULE VERSION (gomodule.sh).
+. scripts/gomodule.sh
 
 # cached NAME VERSION: CACHE/NAME-VERSION is stamped (says so).
 cached() {
