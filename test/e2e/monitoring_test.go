@@ -220,11 +220,12 @@ func monitoringScenario(r *scenario) {
 		e.mustKC(t, ctx, "scale", consumerDeploy, "--replicas=2")
 		e.mustKC(t, ctx, "rollout", "status", consumerDeploy, "--timeout=5m")
 		waitCaughtUp(t, r)
-		// The gauges of the consumers that were gone for five minutes
-		// are stale: the dashboard's gauge panels show data again once
-		// Prometheus has found and scraped the new pods.
+		// The series of the consumers that were gone for five minutes
+		// are stale: the dashboard's panels show data again once
+		// Prometheus has found the new pods and scraped them often enough
+		// for a rate over the panels' $__rate_interval.
 		waitScraped(t, e, b)
-		waitQuery(t, b, "the new consumers' gauges in Prometheus", fmt.Sprintf(`orders_jetstream_info_last_success_timestamp_seconds{namespace=%q}`, e.namespace))
+		waitQuery(t, b, "the new consumers' processing rate in Prometheus", fmt.Sprintf(`sum(rate(orders_processed_total{namespace=%q}[%s]))`, e.namespace, rateInterval))
 	})
 
 	r.step("M9 every alert's selectors match series; every dashboard query runs; the fault panels show data", func() {
@@ -525,6 +526,14 @@ var panelKinds = map[string]string{
 	"Versions running":                               flowPanel,
 }
 
+// The dashboard's queries run at panelStep, and $__rate_interval is
+// filled as Grafana computes it: max(step + scrape interval, 4 x scrape
+// interval).
+const (
+	panelStep    = 15 * time.Second
+	rateInterval = max(panelStep+monitorEvery, 4*monitorEvery)
+)
+
 // checkDashboard runs every panel query of the chart's dashboard as
 // Grafana would: $namespace from the variable's own query
 // (label_values(orders_build_info, namespace)), $__rate_interval as
@@ -556,12 +565,10 @@ func checkDashboard(t *testing.T, b *backends, namespace, when, want string) *te
 	if !slices.Contains(nss, namespace) {
 		t.Fatalf("the dashboard's $namespace offers %v, not %s", nss, namespace)
 	}
-	step := 15 * time.Second
-	rateInterval := max(step+monitorEvery, 4*monitorEvery)
 	tb := &testkit.Table{
 		Title:  "monitoring: the dashboard's panels (" + when + ")",
 		Header: []string{"panel", "kind", "series per query"},
-		Notes:  []string{fmt.Sprintf("$namespace=%s, $__rate_interval=%s, range queries over 5m at step %s", namespace, rateInterval, step)},
+		Notes:  []string{fmt.Sprintf("$namespace=%s, $__rate_interval=%s, range queries over 5m at step %s", namespace, rateInterval, panelStep)},
 	}
 	for _, p := range d.Panels {
 		if p.Type == "row" {
@@ -576,7 +583,7 @@ func checkDashboard(t *testing.T, b *backends, namespace, when, want string) *te
 		data := false
 		for _, tg := range p.Targets {
 			q := strings.NewReplacer("$namespace", namespace, "$__rate_interval", rateInterval.String()).Replace(tg.Expr)
-			s, err := b.queryRange(q, 5*time.Minute, step)
+			s, err := b.queryRange(q, 5*time.Minute, panelStep)
 			if err != nil {
 				t.Errorf("panel %q: query %s: %v", p.Title, q, err)
 				continue
