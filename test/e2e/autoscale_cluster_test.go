@@ -90,8 +90,7 @@ type jszConsumer struct {
 func (e env) jsz(ctx context.Context, i int) (jszConsumer, error) {
 	pod := fmt.Sprintf("%s-nats-%d", e.release, i)
 	q := url.Values{"acc": {"$G"}, "consumers": {"true"}, "config": {"true"}}
-	out, err := run(ctx, e.kubectl, "--request-timeout=5s", "get", "--raw",
-		fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:8222/proxy/jsz?%s", e.namespace, pod, q.Encode()))
+	out, err := e.get(ctx, e.nsPath("v1", "pods/"+pod+":8222/proxy/jsz", "")+"?"+q.Encode())
 	if err != nil {
 		return jszConsumer{}, err
 	}

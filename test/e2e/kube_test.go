@@ -30,6 +30,8 @@ type env struct {
 	// run is E2E_NAMESPACE, the run's base namespace: every scenario's
 	// namespace carries it as its runLabel.
 	run string
+	// api is the address of the run's `kubectl proxy` (startAPIProxy).
+	api string
 }
 
 // runLabel marks every namespace a scenario creates with the run's base
@@ -81,6 +83,7 @@ func loadEnv(t *testing.T) env {
 	if _, err := os.Stat(e.helm); err != nil {
 		t.Fatalf("helm at %s: %v (make e2e installs it; run it through make e2e)", e.helm, err)
 	}
+	e.api = startAPIProxy(t, e.kubectl)
 	return e
 }
 
@@ -140,8 +143,7 @@ type pod struct {
 func (e env) pods(ctx context.Context, component string) ([]pod, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := e.kc(ctx, "--request-timeout=10s", "get", "pods", "-o", "json", "-l",
-		"app.kubernetes.io/instance="+e.release+",app.kubernetes.io/component="+component)
+	out, err := e.get(ctx, e.nsPath("v1", "pods", "app.kubernetes.io/instance="+e.release+",app.kubernetes.io/component="+component))
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +238,7 @@ var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(
 func (e env) metrics(ctx context.Context, podName string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := run(ctx, e.kubectl, "--request-timeout=5s", "get", "--raw",
-		fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:8080/proxy/metrics", e.namespace, podName))
+	out, err := e.get(ctx, e.nsPath("v1", "pods/"+podName+":8080/proxy/metrics", ""))
 	if err != nil {
 		return nil, err
 	}

@@ -102,8 +102,7 @@ func (p logPod) started() bool {
 func (l *pubLog) discover() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := l.e.kc(ctx, "--request-timeout=10s", "get", "pods", "-o", "json",
-		"-l", "app.kubernetes.io/instance="+l.e.release+","+publisherPods)
+	out, err := l.e.get(ctx, l.e.nsPath("v1", "pods", "app.kubernetes.io/instance="+l.e.release+","+publisherPods))
 	var list struct{ Items []logPod }
 	if err == nil {
 		err = json.Unmarshal([]byte(out), &list)
@@ -186,8 +185,8 @@ func (l *pubLog) read(f *follower, r io.Reader) {
 func (l *pubLog) stillRunning(uid, name string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := l.e.kc(ctx, "--request-timeout=10s", "get", "pod", name, "-o", "json", "--ignore-not-found")
-	if err != nil || out == "" {
+	out, err := l.e.get(ctx, l.e.nsPath("v1", "pods/"+name, ""))
+	if err != nil {
 		return false
 	}
 	var p logPod

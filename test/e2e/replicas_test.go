@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -110,18 +109,18 @@ func (l *replicaLog) sample(ctx context.Context) replicaSample {
 	defer cancel()
 	s := replicaSample{at: time.Now(), replicas: -1, ready: -1, lag: -1, pending: -1, hpa: "-", metric: "-", kedaLag: "-"}
 	var errs []string
-	if out, err := l.e.kc(ctx, "--request-timeout=5s", "get", "deploy", l.e.release+"-consumer",
-		"-o", "jsonpath={.spec.replicas} {.status.readyReplicas}"); err != nil {
+	var deploy struct {
+		Spec   struct{ Replicas int }
+		Status struct {
+			ReadyReplicas int `json:"readyReplicas"`
+		}
+	}
+	if out, err := l.e.get(ctx, l.e.nsPath("apps/v1", "deployments/"+l.e.release+"-consumer", "")); err != nil {
+		errs = append(errs, "deployment: "+err.Error())
+	} else if err := json.Unmarshal([]byte(out), &deploy); err != nil {
 		errs = append(errs, "deployment: "+err.Error())
 	} else {
-		f := strings.Fields(out)
-		if len(f) > 0 {
-			s.replicas, _ = strconv.Atoi(f[0])
-		}
-		s.ready = 0
-		if len(f) > 1 {
-			s.ready, _ = strconv.Atoi(f[1])
-		}
+		s.replicas, s.ready = deploy.Spec.Replicas, deploy.Status.ReadyReplicas
 	}
 	if h, err := l.e.hpa(ctx); err != nil {
 		errs = append(errs, "hpa: "+err.Error())
@@ -226,7 +225,7 @@ func (h *hpaObject) current() string {
 // hpa returns the namespace's HorizontalPodAutoscaler (KEDA's or the
 // chart's), nil when there is none.
 func (e env) hpa(ctx context.Context) (*hpaObject, error) {
-	out, err := e.kc(ctx, "--request-timeout=5s", "get", "hpa", "-o", "json")
+	out, err := e.get(ctx, e.nsPath("autoscaling/v2", "horizontalpodautoscalers", ""))
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +250,7 @@ func (e env) kedaMetric(ctx context.Context, h *hpaObject) (string, error) {
 		for k, v := range m.External.Metric.Selector.MatchLabels {
 			sel = append(sel, k+"%3D"+v)
 		}
-		out, err := run(ctx, e.kubectl, "--request-timeout=5s", "get", "--raw", fmt.Sprintf(
+		out, err := e.get(ctx, fmt.Sprintf(
 			"/apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s?labelSelector=%s", e.namespace, m.External.Metric.Name, strings.Join(sel, ",")))
 		if err != nil {
 			return "", err
