@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ type row struct {
 	recovered time.Duration // until caught up, 0 when it did not
 	back      time.Duration // until every consumer received an order again
 	failovers []failover    // the leaders the fault killed, in order
+	why       []string      // the messages that failed it
 }
 
 // healed records how the pipeline recovered from a fault that ended at heal.
@@ -88,6 +90,27 @@ func (rep *report) table() string {
 			r.gap.Round(time.Millisecond), orDash(r.back), orDash(r.recovered))
 	}
 	return tb.String()
+}
+
+// failures ends the report with what failed each failed fault, "" when
+// none failed.
+func (rep *report) failures() string {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	var b strings.Builder
+	for _, r := range rep.rows {
+		if !r.failed {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("\n==== chaos: what failed ====\n")
+		}
+		fmt.Fprintf(&b, "  %s:\n", r.fault)
+		for _, why := range r.why {
+			fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(why, "\n", "\n    "))
+		}
+	}
+	return b.String()
 }
 
 func orDash(d time.Duration) string {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,7 +18,7 @@ import (
 // badInput: while good orders flow, every kind of bad message a careless or
 // hostile publisher could send; each must be dead-lettered exactly once and
 // none may stop the good orders.
-func badInput(t *testing.T, b bins, row *row) {
+func badInput(t *faultT, b bins, row *row) {
 	r := newRig(t, b, 1)
 	r.consumer("c1", "")
 	r.consumer("c2", "")

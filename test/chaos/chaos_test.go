@@ -11,7 +11,7 @@ import (
 // servers, so faults run side by side without touching each other.
 type fault struct {
 	name string
-	run  func(t *testing.T, b bins, row *row)
+	run  func(t *faultT, b bins, row *row)
 }
 
 func TestChaos(t *testing.T) {
@@ -28,14 +28,16 @@ func TestChaos(t *testing.T) {
 	t.Run("faults", func(t *testing.T) {
 		for _, f := range faults {
 			row := rep.add(f.name)
-			t.Run(f.name, func(t *testing.T) {
-				t.Parallel()
+			t.Run(f.name, func(tt *testing.T) {
+				tt.Parallel()
+				t := &faultT{T: tt}
 				row.ran = true
-				defer func() { row.failed = t.Failed() }()
+				defer func() { row.failed, row.why = t.Failed(), t.failures() }()
 				f.run(t, b, row)
 			})
 		}
 	})
 	fmt.Print(rep.table())
 	fmt.Print(rep.failoverTable())
+	fmt.Print(rep.failures())
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/distsys-go/orders/internal/testkit"
@@ -178,7 +177,7 @@ func (r *rig) assetNamed(name string) asset {
 
 // resumedAfter is how long after at the first time of times() came; -1
 // when at is zero (nothing needed a new leader).
-func resumedAfter(t *testing.T, times func() []time.Time, at time.Time) time.Duration {
+func resumedAfter(t *faultT, times func() []time.Time, at time.Time) time.Duration {
 	if at.IsZero() {
 		return -1
 	}

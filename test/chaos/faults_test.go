@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,7 +16,7 @@ import (
 // killStorm: three consumers, one SIGKILLed at random every few seconds and
 // restarted at once (as a Deployment would), and the producer SIGKILLed and
 // restarted once in the middle.
-func killStorm(t *testing.T, b bins, row *row) {
+func killStorm(t *faultT, b bins, row *row) {
 	r := newRig(t, b, 1)
 	consumers := []*testkit.Proc{r.consumer("c1", ""), r.consumer("c2", ""), r.consumer("c3", "")}
 	prod := r.producer("p1")
@@ -43,7 +42,7 @@ func killStorm(t *testing.T, b bins, row *row) {
 
 // natsCrash: the only NATS server SIGKILLed and restarted on the same port
 // and store while orders flow.
-func natsCrash(t *testing.T, b bins, row *row) {
+func natsCrash(t *faultT, b bins, row *row) {
 	r := newRig(t, b, 1)
 	r.consumer("c1", "")
 	r.consumer("c2", "")
@@ -61,7 +60,7 @@ func natsCrash(t *testing.T, b bins, row *row) {
 // frozenConsumer: a consumer SIGSTOPped for two ack waits, so its orders in
 // hand are redelivered to the other one, then SIGCONTed: it must neither
 // process them a second time nor stay stuck.
-func frozenConsumer(t *testing.T, b bins, row *row) {
+func frozenConsumer(t *faultT, b bins, row *row) {
 	r := newRig(t, b, 1)
 	c1 := r.consumer("c1", "")
 	c2 := r.consumer("c2", "")
@@ -90,7 +89,7 @@ func frozenConsumer(t *testing.T, b bins, row *row) {
 // durable consumer's leader (with consumer c1 killed and restarted at the
 // same moment, so it starts while its durable may have no leader), and the
 // ledger's leader.
-func clusterLeaders(t *testing.T, b bins, row *row) {
+func clusterLeaders(t *faultT, b bins, row *row) {
 	r := newRig(t, b, 3, "STREAM_REPLICAS=3", "DEDUP_REPLICAS=3")
 	c1 := r.consumer("c1", "")
 	r.consumer("c2", "")

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/internal/testkit"
@@ -24,7 +23,7 @@ type natsNode struct {
 
 // startNATS runs n nats-server processes with JetStream, each with its own
 // store under the test's temporary folder; more than one form a cluster.
-func startNATS(t *testing.T, b bins, n int) []*natsNode {
+func startNATS(t *faultT, b bins, n int) []*natsNode {
 	t.Helper()
 	// Client, monitoring and cluster port of each node, all distinct.
 	ports := natstest.FreePorts(t, 3*n)
@@ -56,7 +55,7 @@ func startNATS(t *testing.T, b bins, n int) []*natsNode {
 
 // waitHealthy waits until the node's /healthz answers 200: it accepts
 // clients and, in a cluster, its JetStream assets are current.
-func (n *natsNode) waitHealthy(t *testing.T) {
+func (n *natsNode) waitHealthy(t *faultT) {
 	t.Helper()
 	testkit.Eventually(t, n.Name+" /healthz 200", testkit.Bound, func() (bool, string) {
 		code := testkit.Status(n.monitor, "/healthz")

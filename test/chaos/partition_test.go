@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -26,7 +25,7 @@ const partitionFor = 20 * time.Second
 // black-holes both directions for 20s (the connection stays open and
 // silent, as in a real partition), then passes traffic again, then adds
 // 50ms of latency each way while orders flow.
-func partition(t *testing.T, b bins, row *row) {
+func partition(t *faultT, b bins, row *row) {
 	r := newRig(t, b, 1)
 	px := startProxy(t, strings.TrimPrefix(r.nodes[0].url, "nats://"))
 	c1 := r.consumer("c1", "nats://"+px.Listen)
@@ -75,7 +74,7 @@ func partition(t *testing.T, b bins, row *row) {
 
 // startProxy runs a toxiproxy proxy in-process to upstream, on a random
 // local port (its Listen field), stopped when t ends.
-func startProxy(t *testing.T, upstream string) *toxiproxy.Proxy {
+func startProxy(t *faultT, upstream string) *toxiproxy.Proxy {
 	t.Helper()
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	px := toxiproxy.NewProxy(srv, "c1-nats", "127.0.0.1:0", upstream)
@@ -111,7 +110,7 @@ func (c *countToxic) Pipe(stub *toxics.ToxicStub) {
 func init() { toxics.Register("count", new(countToxic)) }
 
 // counted is how many bytes the count toxic name passed on so far.
-func counted(t *testing.T, px *toxiproxy.Proxy, name string) int64 {
+func counted(t *faultT, px *toxiproxy.Proxy, name string) int64 {
 	t.Helper()
 	w := px.Toxics.GetToxic(name)
 	if w == nil {
@@ -124,7 +123,7 @@ func counted(t *testing.T, px *toxiproxy.Proxy, name string) int64 {
 	return c.bytes.Load()
 }
 
-func addToxic(t *testing.T, px *toxiproxy.Proxy, name, kind, stream, attributes string) {
+func addToxic(t *faultT, px *toxiproxy.Proxy, name, kind, stream, attributes string) {
 	t.Helper()
 	js := fmt.Sprintf(`{"name":%q,"type":%q,"stream":%q,"attributes":%s}`, name, kind, stream, attributes)
 	if _, err := px.Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
@@ -132,7 +131,7 @@ func addToxic(t *testing.T, px *toxiproxy.Proxy, name, kind, stream, attributes 
 	}
 }
 
-func removeToxics(t *testing.T, px *toxiproxy.Proxy, names ...string) {
+func removeToxics(t *faultT, px *toxiproxy.Proxy, names ...string) {
 	t.Helper()
 	for _, name := range names {
 		if err := px.Toxics.RemoveToxic(context.Background(), name); err != nil {

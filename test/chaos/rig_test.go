@@ -49,7 +49,7 @@ func findBins(t *testing.T) bins {
 // rig is one fault's pipeline: its NATS servers, the services, and a
 // connection of the test's own that audits through NATS.
 type rig struct {
-	t         *testing.T
+	t         *faultT
 	bins      bins
 	nodes     []*natsNode
 	js        jetstream.JetStream
@@ -59,7 +59,7 @@ type rig struct {
 	svcEnv    []string // settings every service gets (replicas on a cluster)
 }
 
-func newRig(t *testing.T, b bins, natsNodes int, svcEnv ...string) *rig {
+func newRig(t *faultT, b bins, natsNodes int, svcEnv ...string) *rig {
 	t.Helper()
 	r := &rig{t: t, bins: b, nodes: startNATS(t, b, natsNodes), names: audit.ChartNames(), svcEnv: svcEnv}
 	nc, err := nats.Connect(clientURLs(r.nodes), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
