@@ -33,7 +33,7 @@ func (p *Provider) Ledger(l ledger.Ledger) ledger.Ledger {
 
 // Record implements ledger.Ledger.
 func (l *tracedLedger) Record(ctx context.Context, r ledger.Record) error {
-	ctx, span := l.tracer.Start(ctx, "ledger record", trace.WithSpanKind(trace.SpanKindClient),
+	ctx, span := l.tracer.Start(ctx, LedgerRecordSpan, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(OrderIDKey.String(r.OrderID)))
 	defer span.End()
 	err := l.next.Record(ctx, r)

@@ -23,6 +23,17 @@ const (
 	DeliveryCountKey = attribute.Key("messaging.nats.message.delivery_count")
 )
 
+// LedgerRecordSpan is the name of a Ledger's Record span.
+const LedgerRecordSpan = "ledger record"
+
+// PublishSpan is the name of a Publisher's span for subject, as the
+// messaging conventions build it: "publish <subject>".
+func PublishSpan(subject string) string { return "publish " + subject }
+
+// ProcessSpan is the name of a Handler's span for subject: "process
+// <subject>".
+func ProcessSpan(subject string) string { return "process " + subject }
+
 // system is messaging.system: OpenTelemetry has no constant for NATS.
 var system = semconv.MessagingSystemKey.String("nats")
 
@@ -123,7 +134,7 @@ func (p *publisher) PublishAsync(ctx context.Context, msg *messaging.Message) (m
 
 // start starts msg's publish span and puts its context in msg's headers.
 func (p *publisher) start(ctx context.Context, msg *messaging.Message) (context.Context, trace.Span) {
-	ctx, span := p.tracer.Start(ctx, "publish "+msg.Subject, trace.WithSpanKind(trace.SpanKindProducer),
+	ctx, span := p.tracer.Start(ctx, PublishSpan(msg.Subject), trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(p.opts.messageAttrs(msg, semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("publish"))...))
 	if msg.Header == nil {
 		msg.Header = map[string]string{}
@@ -165,7 +176,7 @@ func (p *Provider) Handler(h messaging.Handler, opts ...Option) messaging.Handle
 	o := newOptions(opts)
 	return func(ctx context.Context, msg *messaging.Message) {
 		ctx = p.prop.Extract(ctx, propagation.MapCarrier(msg.Header))
-		ctx, span := p.tracer.Start(ctx, "process "+msg.Subject, trace.WithSpanKind(trace.SpanKindConsumer),
+		ctx, span := p.tracer.Start(ctx, ProcessSpan(msg.Subject), trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(o.messageAttrs(msg, semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
 				DeliveryCountKey.Int64(int64(msg.Deliveries)))...))
 		defer span.End()

@@ -51,7 +51,7 @@ func TestPublishAsyncSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, tc := range tests {
-		spans := rcv.Named("publish " + tc.subject)
+		spans := rcv.Named(tracing.PublishSpan(tc.subject))
 		if len(spans) != 1 {
 			t.Fatalf("%d spans for %s, want 1: %+v", len(spans), tc.subject, rcv.Spans())
 		}

@@ -125,7 +125,7 @@ func TestOneTracePerOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pubSpans, procSpans, ledSpans := rcv.Named("publish orders.created"), rcv.Named("process orders.created"), rcv.Named("ledger record")
+	pubSpans, procSpans, ledSpans := rcv.Named(tracing.PublishSpan("orders.created")), rcv.Named(tracing.ProcessSpan("orders.created")), rcv.Named(tracing.LedgerRecordSpan)
 	if len(pubSpans) != 1 || len(procSpans) != 2 || len(ledSpans) != 1 {
 		t.Fatalf("spans %+v: want 1 publish, 2 process, 1 ledger record", rcv.Spans())
 	}

@@ -7,15 +7,18 @@ import (
 	"github.com/distsys-go/orders/internal/natstest"
 	"github.com/distsys-go/orders/internal/testkit"
 	"github.com/distsys-go/orders/internal/tracingtest"
+	"github.com/distsys-go/orders/platform/tracing"
 	"github.com/distsys-go/orders/test/audit"
 )
 
-// Span names the services' tracing gives.
-const (
-	publishSpan    = "publish orders.created"
-	processSpan    = "process orders.created"
-	ledgerSpan     = "ledger record"
-	deadLetterSpan = "publish orders.deadletter"
+// Span names the services' tracing gives, and the attribute that counts
+// a message's deliveries.
+var (
+	publishSpan    = tracing.PublishSpan(names.Orders)
+	processSpan    = tracing.ProcessSpan(names.Orders)
+	ledgerSpan     = tracing.LedgerRecordSpan
+	deadLetterSpan = tracing.PublishSpan(names.DeadLetters)
+	deliveryAttr   = string(tracing.DeliveryCountKey)
 )
 
 // traced is env with tracing sent to rcv.
@@ -96,7 +99,7 @@ func TestOneTracePerOrder(t *testing.T) {
 		}
 		proc := procs[0]
 		if proc.Service != "consumer" || proc.ParentID != pub.SpanID || proc.Attrs["order.id"] != id ||
-			proc.Attrs["messaging.nats.message.delivery_count"] != "1" || proc.Attrs["messaging.consumer.group.name"] != names.Durable {
+			proc.Attrs[deliveryAttr] != "1" || proc.Attrs["messaging.consumer.group.name"] != names.Durable {
 			t.Errorf("order %s: process span %+v, want the consumer's first delivery, a child of publish span %s", id, proc, pub.SpanID)
 		}
 		if leds[0].ParentID != proc.SpanID || leds[0].Error {
@@ -137,7 +140,7 @@ func TestRedeliveredAndDeadLetteredOrderIsOneTrace(t *testing.T) {
 		if s.ParentID != pub.SpanID {
 			t.Errorf("process span %+v: want a child of publish span %s", s, pub.SpanID)
 		}
-		byDelivery[s.Attrs["messaging.nats.message.delivery_count"]] = s
+		byDelivery[s.Attrs[deliveryAttr]] = s
 	}
 	if len(trace[processSpan]) != 2 || byDelivery["1"].SpanID == "" || byDelivery["2"].SpanID == "" {
 		t.Fatalf("process spans %+v: want deliveries 1 and 2 in trace %s", trace[processSpan], pub.TraceID)

@@ -20,6 +20,7 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/distsys-go/orders/internal/testkit"
+	"github.com/distsys-go/orders/platform/tracing"
 	"github.com/distsys-go/orders/test/audit"
 )
 
@@ -601,11 +602,13 @@ func checkDashboard(t *testing.T, b *backends, namespace, when, want string) *te
 
 // ---- traces -------------------------------------------------------------------------
 
-// The span names of platform/tracing.
-const (
-	publishOp = "publish " // + subject
-	processOp = "process "
-	ledgerOp  = "ledger record"
+// The span names platform/tracing gives an order's trace, and the
+// attribute that counts its deliveries.
+var (
+	publishOp   = tracing.PublishSpan(names.Orders)
+	processOp   = tracing.ProcessSpan(names.Orders)
+	ledgerOp    = tracing.LedgerRecordSpan
+	deliveryTag = string(tracing.DeliveryCountKey)
 )
 
 // checkOrderTrace fetches the order's trace from Jaeger by the order.id
@@ -651,7 +654,7 @@ func checkRedeliveredTrace(t *testing.T, b *backends, e env, from time.Time) *te
 	var found []jaegerSpan
 	testkit.Eventually(t, "a redelivered order's trace in Jaeger", 3*time.Minute, func() (bool, string) {
 		trs, err := b.jaegerTraces(context.Background(), "/api/traces", url.Values{
-			"service": {e.fullname() + "-consumer"}, "operation": {processOp + names.Orders},
+			"service": {e.fullname() + "-consumer"}, "operation": {processOp},
 			"start": {fmt.Sprint(from.UnixMicro())}, "end": {fmt.Sprint(time.Now().UnixMicro())}, "limit": {"200"},
 		})
 		if err != nil {
@@ -668,9 +671,9 @@ func checkRedeliveredTrace(t *testing.T, b *backends, e env, from time.Time) *te
 	pub := byOp(found, publishOp)[0]
 	counts := map[string]bool{}
 	for _, p := range byOp(found, processOp) {
-		counts[p.tag("messaging.nats.message.delivery_count")] = true
+		counts[p.tag(deliveryTag)] = true
 		if p.parent() != pub.SpanID {
-			t.Errorf("process span %s (delivery %s): parent %s, want the publish span %s", p.SpanID, p.tag("messaging.nats.message.delivery_count"), p.parent(), pub.SpanID)
+			t.Errorf("process span %s (delivery %s): parent %s, want the publish span %s", p.SpanID, p.tag(deliveryTag), p.parent(), pub.SpanID)
 		}
 	}
 	if !counts["1"] || !counts["2"] {
@@ -679,10 +682,10 @@ func checkRedeliveredTrace(t *testing.T, b *backends, e env, from time.Time) *te
 	return spanTable("monitoring: a redelivered order's trace "+pub.TraceID+" as Jaeger returned it", found)
 }
 
-func byOp(spans []jaegerSpan, prefix string) []jaegerSpan {
+func byOp(spans []jaegerSpan, name string) []jaegerSpan {
 	var out []jaegerSpan
 	for _, s := range spans {
-		if strings.HasPrefix(s.OperationName, prefix) {
+		if s.OperationName == name {
 			out = append(out, s)
 		}
 	}
@@ -716,7 +719,7 @@ func spanTable(title string, spans []jaegerSpan) *testkit.Table {
 			parent = "(root)"
 		}
 		tb.Add(strings.Repeat("  ", depth[s.SpanID])+s.OperationName, s.service, s.SpanID, parent,
-			s.tag("messaging.nats.message.delivery_count"), s.tag("order.id"))
+			s.tag(deliveryTag), s.tag(string(tracing.OrderIDKey)))
 	}
 	return tb
 }
