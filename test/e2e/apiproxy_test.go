@@ -5,7 +5,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,9 +59,6 @@ func startAPIProxy(t *testing.T, kubectl string) string {
 	return ""
 }
 
-// errNotFound is a GET that the API server answered 404.
-var errNotFound = errors.New("not found")
-
 // get GETs path (with its query) from the API server through the proxy,
 // within 10s: what `kubectl get --raw path` prints.
 func (e env) get(ctx context.Context, path string) (string, error) {
@@ -81,8 +77,6 @@ func (e env) get(ctx context.Context, path string) (string, error) {
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("GET %s: %w", path, err)
-	case resp.StatusCode == http.StatusNotFound:
-		return "", fmt.Errorf("GET %s: %w", path, errNotFound)
 	case resp.StatusCode != http.StatusOK:
 		return "", fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
 	}
