@@ -21,7 +21,7 @@ import (
 // metric); a kubectl process per poll cost about 0.2 s of CPU each, most of
 // a core on a two-core machine, taken from the cluster under test and from
 // the builds running beside the e2e. Through the proxy a poll is one HTTP
-// request. Commands that change things still run kubectl, logged.
+// request. Commands that change things still run kubectl.
 func startAPIProxy(t *testing.T, kubectl string) string {
 	t.Helper()
 	cmd := exec.Command(kubectl, "proxy", "--address=127.0.0.1", "--port=0")
