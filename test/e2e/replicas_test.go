@@ -248,10 +248,9 @@ func (e env) kedaMetric(ctx context.Context, h *hpaObject) (string, error) {
 		}
 		var sel []string
 		for k, v := range m.External.Metric.Selector.MatchLabels {
-			sel = append(sel, k+"%3D"+v)
+			sel = append(sel, k+"="+v)
 		}
-		out, err := e.get(ctx, fmt.Sprintf(
-			"/apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s?labelSelector=%s", e.namespace, m.External.Metric.Name, strings.Join(sel, ",")))
+		out, err := e.get(ctx, e.nsPath("external.metrics.k8s.io/v1beta1", m.External.Metric.Name, strings.Join(sel, ",")))
 		if err != nil {
 			return "", err
 		}
