@@ -110,10 +110,11 @@ cleanup() {
   esac
   print_phases
   # The failed checks' own words, last, where a CI log's tail shows them
-  # (a check's message says what it wanted; a fatal setup error is above).
+  # (a check's message says what it wanted, a wait that timed out what it
+  # awaited and last saw; a fatal setup error is above).
   if [ $rc != 0 ] && [ -f "$ARTIFACTS/go-test.log" ]; then
-    log "failed checks (go-test.log's lines that say \"want\", and the failed tests):"
-    grep -E -e '^ +[a-z0-9_]+_test\.go:[0-9]+: .*\bwant\b' -e '^ *--- FAIL' "$ARTIFACTS/go-test.log" | tail -20 >&2 || true
+    log "failed checks (go-test.log's lines that say \"want\" or \"timed out\", and the failed tests):"
+    grep -E -e '^ +[a-z0-9_]+_test\.go:[0-9]+: .*\b(want|timed out)\b' -e '^ *--- FAIL' "$ARTIFACTS/go-test.log" | tail -20 >&2 || true
   fi
   local r
   for r in "$ARTIFACTS"/*report.txt; do [ -f "$r" ] && log "audit report: $r"; done

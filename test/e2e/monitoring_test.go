@@ -350,25 +350,29 @@ func waitCaughtUp(t *testing.T, r *scenario) {
 
 // ---- alerts ----------------------------------------------------------------------
 
-// alertWatch polls Prometheus' alerts and remembers, per alert, when and
-// in which phase of the scenario it was first pending and first firing.
+// alertWatch polls Prometheus' alerts and remembers, per alert and per
+// phase of the scenario, when in that phase it was first pending and first
+// firing. Per phase, not once: an alert may be active for an evaluation in
+// one phase (OrdersNotProcessing while a new Prometheus has the producer's
+// rates before the consumers') and must be seen again in the phase that
+// drives it.
 type alertWatch struct {
-	b     *backends
-	mu    sync.Mutex
-	phase string
-	start map[string]time.Time // phase: when it began
-	first map[string]map[string]seenState
-	now   []promAlert
+	b      *backends
+	mu     sync.Mutex
+	phase  string
+	phases []string             // in the order they began
+	start  map[string]time.Time // phase: when it began
+	seen   map[seenKey]time.Duration
+	now    []promAlert
 }
 
-type seenState struct {
-	phase string
-	at    time.Duration // after the phase began
-}
+// seenKey is an alert in a state in a phase; its value in alertWatch.seen
+// is when, after the phase began, it was first seen so.
+type seenKey struct{ alert, state, phase string }
 
 func startAlertWatch(t *testing.T, b *backends) *alertWatch {
-	w := &alertWatch{b: b, phase: "start", start: map[string]time.Time{"start": time.Now()},
-		first: map[string]map[string]seenState{"pending": {}, "firing": {}}}
+	w := &alertWatch{b: b, phase: "start", phases: []string{"start"},
+		start: map[string]time.Time{"start": time.Now()}, seen: map[seenKey]time.Duration{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -401,8 +405,9 @@ func (w *alertWatch) poll() {
 			states = append(states, "pending") // it was, between two polls
 		}
 		for _, s := range states {
-			if _, ok := w.first[s][name]; !ok {
-				w.first[s][name] = seenState{w.phase, time.Since(w.start[w.phase]).Round(time.Second)}
+			k := seenKey{name, s, w.phase}
+			if _, ok := w.seen[k]; !ok {
+				w.seen[k] = time.Since(w.start[w.phase]).Round(time.Second)
 			}
 		}
 	}
@@ -413,6 +418,7 @@ func (w *alertWatch) mark(phase string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.phase, w.start[phase] = phase, time.Now()
+	w.phases = append(w.phases, phase)
 }
 
 // active are the alerts pending or firing at the last poll.
@@ -433,10 +439,29 @@ func (w *alertWatch) waitState(t *testing.T, name, state string) {
 	testkit.Eventually(t, fmt.Sprintf("%s %s, as Prometheus' /api/v1/alerts says", name, state), alertTimeout, func() (bool, string) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		s, ok := w.first[state][name]
-		return ok && s.phase == w.phase, fmt.Sprintf("active now: %d alerts", len(w.now))
+		_, ok := w.seen[seenKey{name, state, w.phase}]
+		active := make([]string, 0, len(w.now))
+		for _, a := range w.now {
+			active = append(active, a.Labels["alertname"]+" "+a.State)
+		}
+		return ok, fmt.Sprintf("active now: %v; %s %s so far: %s", active, name, state, w.when(name, state))
 	}, testkit.Every(2*time.Second), testkit.Verbose())
 	t.Logf("%s %s in phase %q", name, state, w.phase)
+}
+
+// when lists the phases in which the alert was seen in state, each with
+// how long after the phase began ("never" if in none). w.mu is held.
+func (w *alertWatch) when(name, state string) string {
+	var out []string
+	for _, p := range w.phases {
+		if at, ok := w.seen[seenKey{name, state, p}]; ok {
+			out = append(out, fmt.Sprintf("%s +%s", p, at))
+		}
+	}
+	if len(out) == 0 {
+		return "never"
+	}
+	return strings.Join(out, ", ")
 }
 
 // table is each alert's states as Prometheus reported them, per phase.
@@ -446,23 +471,15 @@ func (w *alertWatch) table(b *backends) *testkit.Table {
 	defer w.mu.Unlock()
 	tb := &testkit.Table{
 		Title:  "monitoring: each alert as Prometheus reported it (/api/v1/alerts, polled every second)",
-		Header: []string{"alert", "first pending", "first firing", "sent to the receiver", "state at the end"},
-		Notes:  []string{"phase +time: when in which phase of the scenario the state was first seen; for: shortened through monitoring.rules.for"},
-	}
-	cell := func(s seenState, ok bool) string {
-		if !ok {
-			return "never"
-		}
-		return fmt.Sprintf("%s +%s", s.phase, s.at)
+		Header: []string{"alert", "pending", "firing", "sent to the receiver", "state at the end"},
+		Notes:  []string{"phase +time: each phase of the scenario in which the alert was seen in that state, and when first after the phase began; for: shortened through monitoring.rules.for"},
 	}
 	for _, name := range slices.Sorted(maps.Keys(rules)) {
-		p, pok := w.first["pending"][name]
-		f, fok := w.first["firing"][name]
 		sent := "no"
 		if at, ok := b.receiver.received(name); ok {
 			sent = at.UTC().Format("15:04:05")
 		}
-		tb.Add(name, cell(p, pok), cell(f, fok), sent, rules[name].State)
+		tb.Add(name, w.when(name, "pending"), w.when(name, "firing"), sent, rules[name].State)
 	}
 	return tb
 }
