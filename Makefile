@@ -13,6 +13,11 @@ export PATH  := $(BIN):$(PATH)
 # in-process tests run.
 NATS_SERVER := $(BIN)/nats-server
 
+# Helm and promtool are tools of the small module test/backends/helm, which
+# pins them with the e2e's Prometheus (mk/k8s.mk, mk/observability.mk):
+# test/backends/tool.sh says why.
+HELM_TOOLS := test/backends/tool.sh helm
+
 # Tools every test needs; the included mk/*.mk files add theirs.
 TOOLS := $(NATS_SERVER)
 # Extra test steps (after go test) that the included files add.

@@ -4,7 +4,10 @@
 CHART := charts/orders
 
 # ---- pinned tools, built from their Go modules into ./bin (GOBIN) ----------
-HELM_VERSION        := v4.3.1
+# Helm is a tool of test/backends/helm, whose go.mod pins it (with the
+# Prometheus the e2e runs, which shares its Kubernetes libraries: they then
+# compile once); the others are installed alone.
+HELM_VERSION        := $(shell $(HELM_TOOLS) version helm.sh/helm/v4)
 KUBECONFORM_VERSION := v0.8.0
 HELM_DOCS_VERSION   := v1.14.2
 HELM                := $(BIN)/helm
@@ -12,9 +15,10 @@ KUBECONFORM         := $(BIN)/kubeconform
 HELM_DOCS           := $(BIN)/helm-docs
 TOOLS += $(HELM) $(KUBECONFORM) $(HELM_DOCS)
 
-# A version stamp per tool: changing a pin above rebuilds that tool only.
+# A version stamp per tool: changing a pin (above, or in that go.mod)
+# rebuilds that tool only.
 $(HELM): $(BIN)/.version-helm-$(HELM_VERSION)
-	$(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	$(HELM_TOOLS) build $@ "" helm.sh/helm/v4/cmd/helm
 	@touch $@
 $(KUBECONFORM): $(BIN)/.version-kubeconform-$(KUBECONFORM_VERSION)
 	$(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)

@@ -1,11 +1,11 @@
 # Observability: the alerting rules the chart ships (charts/orders/rules)
 # are checked and unit-tested with promtool, in ./bin like the other tools:
 # unpacked from Debian's prometheus package where apt has it (seconds), else
-# built from the Prometheus module at PROMTOOL_VERSION (minutes);
-# scripts/install-promtool.sh. docs/observability.md explains the rules and
-# their tests.
+# built from the Prometheus module that test/backends/helm/go.mod pins
+# (minutes); scripts/install-promtool.sh. docs/observability.md explains the
+# rules and their tests.
 
-PROMTOOL_VERSION := v0.316.0
+PROMTOOL_VERSION := $(shell $(HELM_TOOLS) version github.com/prometheus/prometheus)
 PROMTOOL         := $(BIN)/promtool
 TOOLS += $(PROMTOOL)
 
@@ -13,7 +13,7 @@ RULES      := $(CHART)/rules/orders.rules.yaml
 RULE_TESTS := test/rules/orders.rules.test.yaml
 
 $(PROMTOOL): $(BIN)/.version-promtool-$(PROMTOOL_VERSION)
-	./scripts/install-promtool.sh $(BIN) $(PROMTOOL_VERSION)
+	./scripts/install-promtool.sh $(BIN)
 	@touch $@
 
 .PHONY: promtool

@@ -24,14 +24,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KEDA_VERSION=${KEDA_VERSION:-v2.21.0}
-METRICS_SERVER_VERSION=${METRICS_SERVER_VERSION:-v0.8.0}
 CACHE=${AUTOSCALE_CACHE:-${OFFLINE_K8S_CACHE:-/var/cache/offline-k8s}/autoscale}
 KUBECTL=${E2E_KUBECTL:-kubectl}
 ENGINE=${CONTAINER_ENGINE:-podman}
 BASE_IMAGE=${AUTOSCALE_BASE_IMAGE:-gcr.io/distroless/static-debian12:nonroot}
 KEDA_MODULE=github.com/kedacore/keda/v2
 MS_MODULE=sigs.k8s.io/metrics-server
+
+log() { printf 'autoscale: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# module_dir, tool_version, tool_build, tool_fetch (gomodule.sh). KEDA and
+# metrics-server are tools of test/backends/keda, whose go.mod states their
+# versions (and KEDA's replace line): metrics-server (and the e2e's
+# kube-state-metrics) share KEDA's Kubernetes libraries, which then compile
+# once.
+. scripts/gomodule.sh
+KEDA_VERSION=$(tool_version keda "$KEDA_MODULE")
+METRICS_SERVER_VERSION=$(tool_version keda "$MS_MODULE")
 # The release manifests for clusters that can pull (kind, a real cluster).
 KEDA_RELEASE_URL=${KEDA_RELEASE_URL:-https://github.com/kedacore/keda/releases/download/$KEDA_VERSION/keda-${KEDA_VERSION#v}-core.yaml}
 MS_RELEASE_URL=${MS_RELEASE_URL:-https://github.com/kubernetes-sigs/metrics-server/releases/download/$METRICS_SERVER_VERSION/components.yaml}
@@ -41,29 +51,6 @@ KEDA_ADAPTER_IMAGE=ghcr.io/kedacore/keda-metrics-apiserver:${KEDA_VERSION#v}
 MS_IMAGE=registry.k8s.io/metrics-server/metrics-server:$METRICS_SERVER_VERSION
 WAIT=${AUTOSCALE_WAIT:-5m}
 
-log() { printf 'autoscale: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# module_dir MODULE VERSION (gomodule.sh).
-. scripts/gomodule.sh
-
-# build_go NAME MODULE VERSION PACKAGES...: go build the module's packages in
-# its own directory (so its go.mod, replace lines included, decides the
-# dependencies) into CACHE/NAME-VERSION/bin; a stamp skips it next time.
-build_go() {
-  local name=$1 module=$2 version=$3 out=$CACHE/$1-$3 start=$SECONDS src
-  shift 3
-  if [ -f "$out/stamp" ]; then
-    log "$name $version: cached in $out"
-    return 0
-  fi
-  src=$(module_dir "$module" "$version")
-  log "$name $version: building $* (go build, CGO_ENABLED=0) from $src"
-  mkdir -p "$out/bin"
-  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out/bin/" "$@")
-  go version >"$out/stamp"
-  log "$name $version: built in $((SECONDS - start))s ($(du -sh "$out/bin" | cut -f1))"
-}
 
 # image TAG BINARY ENTRYPOINT: an image FROM the distroless stand-in with the
 # binary at ENTRYPOINT, skipped when the tag already holds this binary.
@@ -84,20 +71,9 @@ image() {
   log "image $tag: built"
 }
 
-# fetch NAME MODULE VERSION PACKAGES...: download the modules the packages
-# need (go list loads them without compiling), unless NAME is built.
-fetch() {
-  local name=$1 module=$2 version=$3 src start=$SECONDS
-  shift 3
-  [ -f "$CACHE/$name-$version/stamp" ] && return 0
-  src=$(module_dir "$module" "$version")
-  (cd "$src" && go list -deps "$@" >/dev/null)
-  log "$name $version: modules downloaded in $((SECONDS - start))s"
-}
-
 cmd_download() {
-  fetch keda "$KEDA_MODULE" "$KEDA_VERSION" ./cmd/operator ./cmd/adapter
-  fetch metrics-server "$MS_MODULE" "$METRICS_SERVER_VERSION" ./cmd/metrics-server
+  tool_fetch keda "$KEDA_VERSION" keda "$KEDA_MODULE/cmd/operator" "$KEDA_MODULE/cmd/adapter"
+  tool_fetch metrics-server "$METRICS_SERVER_VERSION" keda "$MS_MODULE/cmd/metrics-server"
 }
 
 cmd_build() {
@@ -106,8 +82,8 @@ cmd_build() {
   mkdir -p "$CACHE"
   exec 9>"$CACHE/build.lock"
   flock 9
-  build_go keda "$KEDA_MODULE" "$KEDA_VERSION" ./cmd/operator ./cmd/adapter
-  build_go metrics-server "$MS_MODULE" "$METRICS_SERVER_VERSION" ./cmd/metrics-server
+  tool_build keda "$KEDA_VERSION" keda "" "$KEDA_MODULE/cmd/operator" "$KEDA_MODULE/cmd/adapter"
+  tool_build metrics-server "$METRICS_SERVER_VERSION" keda "" "$MS_MODULE/cmd/metrics-server"
   local kb=$CACHE/keda-$KEDA_VERSION/bin mb=$CACHE/metrics-server-$METRICS_SERVER_VERSION/bin
   image "$KEDA_IMAGE" "$kb/operator" /keda
   image "$KEDA_ADAPTER_IMAGE" "$kb/adapter" /keda-adapter

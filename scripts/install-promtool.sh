@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# install-promtool.sh BIN VERSION — promtool into BIN, the fast way when it can.
+# install-promtool.sh BIN — promtool into BIN, the fast way when it can.
 #
 # On Debian and Ubuntu the `prometheus` package carries promtool: its .deb is
 # downloaded and unpacked in a temporary folder and promtool alone is copied
 # into BIN (seconds; nothing is installed system-wide, no server is started).
 # Elsewhere, or when apt cannot give the package, promtool is built from the
-# Prometheus module at VERSION (minutes: docs/testing.md has the figures).
+# Prometheus module test/backends/helm pins (minutes: docs/testing.md has
+# the figures), a tool of that module like the e2e's Prometheus.
 set -euo pipefail
-version=$2
+cd "$(dirname "$0")/.."
 mkdir -p "$1"
 bin=$(cd "$1" && pwd)
 log() { printf 'install-promtool: %s\n' "$*" >&2; }
@@ -30,5 +31,5 @@ from_deb() {
 }
 
 from_deb && exit 0
-log "no Debian package: go install github.com/prometheus/prometheus/cmd/promtool@$version"
-GOBIN=$bin go install "github.com/prometheus/prometheus/cmd/promtool@$version"
+log "no Debian package: building promtool, a tool of test/backends/helm"
+test/backends/tool.sh helm build "$bin/promtool" "" github.com/prometheus/prometheus/cmd/promtool

@@ -4,9 +4,11 @@
 # only), kube-state-metrics, Jaeger and the Prometheus Operator CRDs
 # (PodMonitor, ServiceMonitor, PrometheusRule). All come from pinned Go
 # modules and are cached outside the checkout, like KEDA (autoscale.sh).
-# Jaeger's go.mod has a replace line, so it cannot be built in its own
-# module directory: it is a `tool` of the small module test/backends/jaeger,
-# whose go.mod pins its version (stated there only).
+# They are tools of the small modules in test/backends, whose go.mod files
+# state their versions: Prometheus of helm/ (it shares the Kubernetes
+# libraries of the Helm that `make tools` builds, which then compile once),
+# kube-state-metrics of keda/ (likewise KEDA's), Jaeger of jaeger/;
+# test/backends/tool.sh builds them.
 #
 #   monitoring.sh build            build whatever is not cached yet into
 #                                  CACHE/NAME-VERSION (a stamp skips it next
@@ -22,16 +24,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The Prometheus module is promtool's (mk/observability.mk pins it, once).
-PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-$(sed -n 's/^PROMTOOL_VERSION *:= *//p' mk/observability.mk)}
-[ -n "$PROMETHEUS_VERSION" ] || { echo "monitoring: no PROMTOOL_VERSION in mk/observability.mk" >&2; exit 1; }
-KSM_VERSION=${KSM_VERSION:-v2.20.0}
 PROMETHEUS_OPERATOR_VERSION=${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}
 CACHE=${MONITORING_CACHE:-${OFFLINE_K8S_CACHE:-/var/cache/offline-k8s}/monitoring}
 PROMETHEUS_MODULE=github.com/prometheus/prometheus
 KSM_MODULE=k8s.io/kube-state-metrics/v2
 JAEGER_MODULE=github.com/jaegertracing/jaeger
-JAEGER_TOOL=test/backends/jaeger
 OPERATOR_MODULE=github.com/prometheus-operator/prometheus-operator
 CRD_FILES="monitoring.coreos.com_podmonitors.yaml monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml"
 # Where Prometheus and kube-state-metrics read their version (--version).
@@ -44,16 +41,11 @@ export GOFLAGS='' GOWORK=off
 log() { printf 'monitoring: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# jaeger_version: the Jaeger module version test/backends/jaeger requires.
-jaeger_version() {
-  local v
-  v=$(awk -v m="$JAEGER_MODULE" '$1 == m { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$JAEGER_TOOL/go.mod")
-  [ -n "$v" ] || die "$JAEGER_TOOL/go.mod requires no $JAEGER_MODULE"
-  printf '%s\n' "$v"
-}
-
-# module_dir MODULE VERSION (gomodule.sh).
+# module_dir, tool_version, tool_build, tool_fetch (gomodule.sh).
 . scripts/gomodule.sh
+PROMETHEUS_VERSION=$(tool_version helm "$PROMETHEUS_MODULE")
+KSM_VERSION=$(tool_version keda "$KSM_MODULE")
+JAEGER_VERSION=$(tool_version jaeger "$JAEGER_MODULE")
 
 # cached NAME VERSION: CACHE/NAME-VERSION is stamped (says so).
 cached() {
@@ -61,42 +53,13 @@ cached() {
   log "$1 $2: cached in $CACHE/$1-$2"
 }
 
-# build_go NAME VERSION DIR PACKAGE [LDFLAGS]: go build PACKAGE in DIR (so
-# DIR's go.mod decides the dependencies) into CACHE/NAME-VERSION/bin/NAME,
-# then stamp it.
-build_go() {
-  local name=$1 version=$2 dir=$3 pkg=$4 ldflags="-s -w ${5:-}" out=$CACHE/$1-$2 start=$SECONDS
-  log "$name $version: building $pkg (go build, CGO_ENABLED=0) in $dir"
-  mkdir -p "$out/bin"
-  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags="${ldflags% }" -o "$out/bin/$name" "$pkg")
-  go version >"$out/stamp"
-  log "$name $version: built in $((SECONDS - start))s ($(du -sh "$out/bin/$name" | cut -f1))"
-}
-
 build_prometheus() {
-  local v=$PROMETHEUS_VERSION src
-  cached prometheus "$v" && return 0
-  src=$(module_dir "$PROMETHEUS_MODULE" "$v")
+  local version_file
+  cached prometheus "$PROMETHEUS_VERSION" && return 0
+  version_file=$(module_dir "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION")/VERSION
   # No builtinassets tag: the web UI is not embedded, the API is served.
-  # remove_all_sd,enable_kubernetes_sd: of the service discoveries, only
-  # Kubernetes' (and the static targets every build has), as Prometheus'
-  # own plugins/ build tags allow: the cloud SDKs are not compiled.
-  GOFLAGS=-tags=remove_all_sd,enable_kubernetes_sd \
-    build_go prometheus "$v" "$src" ./cmd/prometheus "-X $COMMON_VERSION.Version=$(cat "$src/VERSION")"
-}
-
-build_ksm() {
-  local v=$KSM_VERSION src
-  cached kube-state-metrics "$v" && return 0
-  src=$(module_dir "$KSM_MODULE" "$v")
-  build_go kube-state-metrics "$v" "$src" . "-X $COMMON_VERSION.Version=$v"
-}
-
-build_jaeger() {
-  local v
-  v=$(jaeger_version)
-  cached jaeger "$v" && return 0
-  build_go jaeger "$v" "$JAEGER_TOOL" "$JAEGER_MODULE/cmd/jaeger"
+  tool_build prometheus "$PROMETHEUS_VERSION" helm "-X $COMMON_VERSION.Version=$(cat "$version_file")" \
+    "$PROMETHEUS_MODULE/cmd/prometheus"
 }
 
 copy_crds() {
@@ -113,20 +76,10 @@ copy_crds() {
   log "$name $v: copied $CRD_FILES in $((SECONDS - start))s"
 }
 
-# fetch NAME VERSION DIR PACKAGE: download the modules PACKAGE needs in DIR
-# (go list loads them without compiling), unless NAME is built.
-fetch() {
-  local start=$SECONDS
-  [ -f "$CACHE/$1-$2/stamp" ] && return 0
-  (cd "$3" && go list -deps "$4" >/dev/null)
-  log "$1 $2: modules downloaded in $((SECONDS - start))s"
-}
-
 cmd_download() {
-  GOFLAGS=-tags=remove_all_sd,enable_kubernetes_sd \
-    fetch prometheus "$PROMETHEUS_VERSION" "$(module_dir "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION")" ./cmd/prometheus
-  fetch kube-state-metrics "$KSM_VERSION" "$(module_dir "$KSM_MODULE" "$KSM_VERSION")" .
-  fetch jaeger "$(jaeger_version)" "$JAEGER_TOOL" "$JAEGER_MODULE/cmd/jaeger"
+  tool_fetch prometheus "$PROMETHEUS_VERSION" helm "$PROMETHEUS_MODULE/cmd/prometheus"
+  tool_fetch kube-state-metrics "$KSM_VERSION" keda "$KSM_MODULE"
+  tool_fetch jaeger "$JAEGER_VERSION" jaeger "$JAEGER_MODULE/cmd/jaeger"
 }
 
 cmd_build() {
@@ -139,14 +92,13 @@ cmd_build() {
     flock 9
   fi
   build_prometheus
-  build_ksm
-  build_jaeger
+  tool_build kube-state-metrics "$KSM_VERSION" keda "-X $COMMON_VERSION.Version=$KSM_VERSION" "$KSM_MODULE"
+  tool_build jaeger "$JAEGER_VERSION" jaeger "" "$JAEGER_MODULE/cmd/jaeger"
   copy_crds
 }
 
 cmd_paths() {
-  local missing=() jv
-  jv=$(jaeger_version)
+  local missing=()
   # path VAR NAME VERSION [FILE]: VAR=CACHE/NAME-VERSION[/bin/FILE] for eval
   # when that build is stamped, else note it missing.
   path() {
@@ -159,7 +111,7 @@ cmd_paths() {
   }
   path MONITORING_PROMETHEUS prometheus "$PROMETHEUS_VERSION" prometheus
   path MONITORING_KSM kube-state-metrics "$KSM_VERSION" kube-state-metrics
-  path MONITORING_JAEGER jaeger "$jv" jaeger
+  path MONITORING_JAEGER jaeger "$JAEGER_VERSION" jaeger
   path MONITORING_CRDS prometheus-operator-crds "$PROMETHEUS_OPERATOR_VERSION"
   [ ${#missing[@]} = 0 ] || die "not built (monitoring.sh build): ${missing[*]}"
 }
