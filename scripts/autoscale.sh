@@ -51,7 +51,6 @@ KEDA_ADAPTER_IMAGE=ghcr.io/kedacore/keda-metrics-apiserver:${KEDA_VERSION#v}
 MS_IMAGE=registry.k8s.io/metrics-server/metrics-server:$METRICS_SERVER_VERSION
 WAIT=${AUTOSCALE_WAIT:-5m}
 
-
 # image TAG BINARY ENTRYPOINT: an image FROM the distroless stand-in with the
 # binary at ENTRYPOINT, skipped when the tag already holds this binary.
 image() {

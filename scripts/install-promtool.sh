@@ -8,9 +8,9 @@
 # Prometheus module test/backends/helm pins (minutes: docs/testing.md has
 # the figures), a tool of that module like the e2e's Prometheus.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 mkdir -p "$1"
-bin=$(cd "$1" && pwd)
+bin=$(cd "$1" && pwd) # BIN as the caller named it, before the cd below
+cd "$(dirname "$0")/.."
 log() { printf 'install-promtool: %s\n' "$*" >&2; }
 
 from_deb() {
