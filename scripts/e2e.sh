@@ -172,16 +172,6 @@ if [ "$mode" = offline ]; then
   # Installs podman, containerd, … and the stand-in base images; 3 s when cached.
   phase "shared/cluster build" cluster_build
   KUBECTL=${E2E_KUBECTL:-$OFFLINE_CACHE/bin/kubectl}
-  # KEDA and metrics-server from their Go modules, cached beside the
-  # cluster's binaries: seconds warm, the longest build cold. Only the
-  # autoscaling scenarios need them, so they build in the background at the
-  # lowest CPU priority while the other scenarios run (mostly waiting on the
-  # cluster), and are waited for just before the autoscaling ones.
-  if [ -n "$autoscale" ]; then
-    log "── autoscale build (KEDA, metrics-server): in the background, log $ARTIFACTS/autoscale-build.log"
-    nice -n 19 ./scripts/autoscale.sh build >"$ARTIFACTS/autoscale-build.log" 2>&1 &
-    autoscale_build=$!
-  fi
 fi
 command -v "$KUBECTL" >/dev/null || die "kubectl ($KUBECTL) not found"
 # The monitoring scenario runs its backends on this machine: Prometheus
@@ -198,6 +188,23 @@ if [ -n "$monitoring" ]; then
   log "── monitoring build (Prometheus, kube-state-metrics, Jaeger): in the background, log $ARTIFACTS/monitoring-build.log"
   nice -n 19 ./scripts/monitoring.sh build >"$ARTIFACTS/monitoring-build.log" 2>&1 &
   monitoring_build=$!
+fi
+# KEDA and metrics-server from their Go modules, cached beside the
+# cluster's binaries: seconds warm, the longest build cold. Only the
+# autoscaling scenarios need them, so they build in the background at the
+# lowest CPU priority while the other scenarios run (mostly waiting on the
+# cluster), and are waited for just before the autoscaling ones. They start
+# once the monitoring build has ended, which the monitoring scenario needs
+# sooner: side by side, the two would halve each other's CPU and both
+# compile the Kubernetes libraries kube-state-metrics shares with KEDA (the
+# build cache has a package only once one build has finished it).
+if [ "$mode" = offline ] && [ -n "$autoscale" ]; then
+  log "── autoscale build (KEDA, metrics-server): in the background${monitoring_build:+ after the monitoring build}, log $ARTIFACTS/autoscale-build.log"
+  (
+    [ -z "$monitoring_build" ] || tail --pid="$monitoring_build" -f /dev/null
+    exec nice -n 19 ./scripts/autoscale.sh build
+  ) >"$ARTIFACTS/autoscale-build.log" 2>&1 &
+  autoscale_build=$!
 fi
 
 # A fresh make so the container engine is detected after build installed podman.
